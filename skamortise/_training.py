@@ -1,0 +1,199 @@
+"""The one training loop every estimator family uses.
+
+Families supply a loss ``loss_fn(network, batch, generator) -> scalar tensor``; the
+loop owns minibatching, the optimiser, early stopping on a held-out set, learning-rate
+decay on plateaus, the best-weights snapshot, interruption and non-finite losses.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ._runtime import torch_generator
+
+# Gradient norms are clipped: one outlying simulation should not wreck a flow.
+_MAX_GRAD_NORM = 5.0
+# Validation passes use large chunks; they need no gradients.
+_EVAL_CHUNK = 8192
+
+
+@dataclass
+class Batch:
+    """Tensors of one set of training pairs (data, optional mask, parameters)."""
+
+    x: torch.Tensor
+    mask: torch.Tensor | None
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def take(self, index) -> Batch:
+        mask = None if self.mask is None else self.mask[index]
+        return Batch(self.x[index], mask, self.y[index])
+
+
+@dataclass
+class TrainingConfig:
+    learning_rate: float
+    batch_size: int
+    max_epochs: int
+    n_iter_no_change: int
+    weight_decay: float = 0.0
+    verbose: int = 0
+    refresh_every: int | None = None
+
+
+@dataclass
+class TrainingResult:
+    history: dict = field(default_factory=dict)
+    best_epoch: int = 0
+    n_epochs: int = 0
+    interrupted: bool = False
+
+
+LossFn = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
+
+
+def _train_epoch(network, loss_fn, data, config, optimizer, generator, epoch):
+    network.train()
+    order = torch.randperm(len(data), generator=generator).to(data.x.device)
+    total, count = 0.0, 0
+    for i, start in enumerate(range(0, len(data), config.batch_size)):
+        batch = data.take(order[start : start + config.batch_size])
+        loss = loss_fn(network, batch, generator)
+        if not torch.isfinite(loss):
+            raise _NonFiniteLoss(epoch, i, float(loss))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(network.parameters(), _MAX_GRAD_NORM)
+        optimizer.step()
+        total += loss.item() * len(batch)
+        count += len(batch)
+    return total / count
+
+
+@torch.no_grad()
+def evaluate(network: nn.Module, loss_fn: LossFn, data: Batch, seed: int = 0) -> float:
+    """Mean loss over ``data`` in evaluation mode, with a fixed generator.
+
+    The fixed generator makes losses that draw random numbers (the ratio family's
+    shuffled pairs) comparable from epoch to epoch.
+    """
+    network.eval()
+    generator = torch_generator(seed)
+    total = 0.0
+    for start in range(0, len(data), _EVAL_CHUNK):
+        batch = data.take(slice(start, start + _EVAL_CHUNK))
+        total += float(loss_fn(network, batch, generator)) * len(batch)
+    return total / len(data)
+
+
+class _NonFiniteLoss(Exception):
+    def __init__(self, epoch, batch, value):
+        super().__init__(epoch, batch, value)
+        self.epoch, self.batch, self.value = epoch, batch, value
+
+
+def _converged(history: dict, best_epoch: int, patience: int) -> bool:
+    return len(history["train_loss"]) - best_epoch > patience
+
+
+def train(
+    network: nn.Module,
+    loss_fn: LossFn,
+    train_data: Batch,
+    valid_data: Batch | None,
+    config: TrainingConfig,
+    *,
+    seed: int,
+    refresh: Callable[[int], Batch] | None = None,
+) -> TrainingResult:
+    """Train ``network`` in place and leave it holding its best weights.
+
+    The monitored loss is the validation loss when ``valid_data`` is given, else the
+    epoch's training loss. Training stops after ``n_iter_no_change`` epochs without
+    improvement, or at ``max_epochs``; the learning rate halves after a third of that
+    patience without improvement. ``refresh(epoch)`` (on-the-fly simulation) returns
+    fresh training data every ``refresh_every`` epochs.
+
+    Raises
+    ------
+    FloatingPointError
+        When a batch loss is not finite; the network holds the best weights so far.
+    """
+    generator = torch_generator(seed)
+    optimizer = torch.optim.Adam(
+        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=max(1, config.n_iter_no_change // 3)
+    )
+    history = {"train_loss": [], "valid_loss": [], "learning_rate": [], "time": []}
+    result = TrainingResult(history=history)
+    best_loss, best_state = math.inf, copy.deepcopy(network.state_dict())
+    epochs = range(1, config.max_epochs + 1)
+    progress = None
+    if config.verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(epochs, desc="training", unit="epoch", leave=True)
+        epochs = progress
+    start = time.perf_counter()
+    try:
+        for epoch in epochs:
+            if refresh is not None and epoch > 1 and (epoch - 1) % config.refresh_every == 0:
+                train_data = refresh(epoch)
+            train_loss = _train_epoch(
+                network, loss_fn, train_data, config, optimizer, generator, epoch
+            )
+            valid_loss = (
+                evaluate(network, loss_fn, valid_data, seed) if valid_data else None
+            )
+            monitored = train_loss if valid_data is None else valid_loss
+            if not math.isfinite(monitored):
+                raise _NonFiniteLoss(epoch, "validation", monitored)
+            history["train_loss"].append(train_loss)
+            history["valid_loss"].append(valid_loss)
+            history["learning_rate"].append(optimizer.param_groups[0]["lr"])
+            history["time"].append(time.perf_counter() - start)
+            result.n_epochs = epoch
+            if monitored < best_loss:
+                best_loss, result.best_epoch = monitored, epoch
+                best_state = copy.deepcopy(network.state_dict())
+            scheduler.step(monitored)
+            if progress is not None:
+                progress.set_postfix(train=f"{train_loss:.4g}", valid=f"{valid_loss}")
+            if _converged(history, result.best_epoch, config.n_iter_no_change):
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+        warnings.warn(
+            f"Training interrupted during epoch {result.n_epochs + 1}; keeping the "
+            f"best weights so far (epoch {result.best_epoch}).",
+            UserWarning,
+            stacklevel=3,
+        )
+    except _NonFiniteLoss as err:
+        network.load_state_dict(best_state)
+        where = "the validation pass" if err.batch == "validation" else f"batch {err.batch}"
+        raise FloatingPointError(
+            f"The training loss became {err.value} in epoch {err.epoch}, {where}. The "
+            f"network was restored to its best weights (epoch {result.best_epoch}). "
+            "Likely causes: a learning_rate too high for this problem, extreme "
+            "simulations (check the simulator's output scale), or a custom loss "
+            "returning non-finite values."
+        ) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    network.load_state_dict(best_state)
+    return result

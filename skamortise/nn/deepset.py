@@ -1,0 +1,60 @@
+"""Permutation-invariant summary network for replicated data (DeepSet)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DeepSet(nn.Module):
+    """``rho(pool_j phi(x_j), log m)``: a summary invariant to replicate order.
+
+    Each replicate passes through ``phi``; the results are averaged over the observed
+    replicates (``mask`` marks them in ragged input) and, by default, ``log m`` is
+    appended so that one network serves any replicate count ``m`` and can narrow its
+    uncertainty as ``m`` grows. ``rho`` maps the pooled vector to the summary.
+
+    Parameters
+    ----------
+    phi : torch.nn.Module
+        Per-replicate network mapping ``(batch, *event)`` to ``(batch, phi_features)``.
+    rho : torch.nn.Module
+        Outer network mapping ``(batch, phi_features [+ 1])`` to the summary.
+    pooling : {"mean", "sum", "max"}, default="mean"
+        How replicate features are combined.
+    append_log_count : bool, default=True
+        Whether ``log m`` is appended to the pooled features.
+    """
+
+    def __init__(
+        self,
+        phi: nn.Module,
+        rho: nn.Module,
+        pooling: str = "mean",
+        append_log_count: bool = True,
+    ):
+        super().__init__()
+        if pooling not in ("mean", "sum", "max"):
+            raise ValueError(f"pooling must be 'mean', 'sum' or 'max'; got {pooling!r}.")
+        self.phi = phi
+        self.rho = rho
+        self.pooling = pooling
+        self.append_log_count = append_log_count
+        self.out_features = getattr(rho, "out_features", None)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        n, m = x.shape[:2]
+        h = self.phi(x.reshape(n * m, *x.shape[2:])).reshape(n, m, -1)
+        if mask is None:
+            mask = torch.ones(n, m, dtype=torch.bool, device=x.device)
+        weights = mask.unsqueeze(-1).to(h.dtype)
+        counts = weights.sum(dim=1)
+        if self.pooling == "max":
+            pooled = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+        else:
+            pooled = (h * weights).sum(dim=1)
+            if self.pooling == "mean":
+                pooled = pooled / counts
+        if self.append_log_count:
+            pooled = torch.cat([pooled, counts.log()], dim=1)
+        return self.rho(pooled)

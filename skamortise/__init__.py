@@ -5,9 +5,14 @@ y=parameters)``, and then infers the parameters of any new data set in one forwa
 pass.
 """
 
-from .estimators import NeuralBayesEstimator
+from .estimators import NeuralBayesEstimator, NeuralQuantileEstimator
 from .simulation import simulate
 
 __version__ = "0.1.0"
 
-__all__ = ["NeuralBayesEstimator", "simulate", "__version__"]
+__all__ = [
+    "NeuralBayesEstimator",
+    "NeuralQuantileEstimator",
+    "simulate",
+    "__version__",
+]

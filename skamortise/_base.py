@@ -24,6 +24,7 @@ from ._data import Data, as_data, is_ragged
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
 from ._training import Batch, TrainingConfig, evaluate, train
+from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
 from .simulation import simulate, simulate_data, stack_rows
@@ -61,8 +62,36 @@ class BaseNeuralEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _to_training_space(self, y: np.ndarray) -> np.ndarray:
-        """Map parameters to the space the network models (e.g. remove bounds)."""
-        return y
+        """Map parameters to the unbounded space the network models."""
+        if self.parameter_transform_ is None:
+            return y
+        return self.parameter_transform_.inverse(torch.tensor(np.ascontiguousarray(y))).numpy()
+
+    def _to_parameter_space(self, u: np.ndarray) -> np.ndarray:
+        """Map ``(..., n_parameters)`` training-space values into the support."""
+        if self.parameter_transform_ is None:
+            return u
+        return self.parameter_transform_(torch.tensor(np.ascontiguousarray(u))).numpy()
+
+    def _make_parameter_transform(self, y: np.ndarray):
+        """The bounds bijection (None if unbounded), after checking ``y`` is inside."""
+        bounds = getattr(self, "bounds", None)
+        if bounds is None:
+            return None
+        transform = BoundsTransform.from_bounds(bounds, n_parameters=y.shape[1])
+        lower, upper = transform.lower.numpy(), transform.upper.numpy()
+        outside = ~((y > lower) & (y < upper)).all(axis=0)
+        if outside.any():
+            j = int(np.flatnonzero(outside)[0])
+            raise ValueError(
+                f"y has values outside bounds for parameter {j} "
+                f"({self.parameter_names_[j]}): bounds are ({lower[j]}, {upper[j]}), "
+                f"y ranges over [{y[:, j].min()}, {y[:, j].max()}]. Values must lie "
+                "strictly inside the bounds."
+            )
+        if transform.is_identity:
+            return None
+        return transform
 
     def _check_family_params(self) -> None:
         """Validate family parameters beyond ``_parameter_constraints``."""
@@ -110,6 +139,10 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _validate_fit(self, X, y) -> tuple[Data, np.ndarray]:
         names = _parameter_names(y)
+        if y is not None and _ndim(y) > 2:
+            raise ValueError(
+                f"y must be 1-D or 2-D (n_datasets, n_parameters); got {_ndim(y)} axes."
+            )
         if self._is_tabular(X):
             values, y = validate_data(
                 self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
@@ -125,7 +158,9 @@ class BaseNeuralEstimator(BaseEstimator):
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             check_consistent_length(data.values, y)
         if y.ndim > 2 or (y.ndim == 2 and y.shape[1] == 0):
-            raise ValueError(f"y must be 1-D or 2-D with at least one column; got {y.shape}.")
+            raise ValueError(
+                f"y must be 1-D or 2-D with at least one column; got {y.shape}."
+            )
         y2 = y.reshape(len(y), -1)
         if names is None or len(names) != y2.shape[1]:
             names = [f"theta_{j}" for j in range(y2.shape[1])]
@@ -156,9 +191,19 @@ class BaseNeuralEstimator(BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @with_thread_limit
-    def fit_simulator(self, prior, simulator, n_simulations=10_000, *,
-                      n_validation=None, refresh="parameters", refresh_every=1,
-                      n_replicates=None, simulator_kwargs=None, n_jobs=None):
+    def fit_simulator(
+        self,
+        prior,
+        simulator,
+        n_simulations=10_000,
+        *,
+        n_validation=None,
+        refresh="parameters",
+        refresh_every=1,
+        n_replicates=None,
+        simulator_kwargs=None,
+        n_jobs=None,
+    ):
         """Train on pairs simulated on the fly from a prior and a simulator.
 
         Fresh training pairs every ``refresh_every`` epochs keep a network from
@@ -197,10 +242,17 @@ class BaseNeuralEstimator(BaseEstimator):
             The fitted estimator.
         """
         return self._fit_simulator(
-            prior, simulator, n_simulations, n_validation=n_validation,
-            refresh=refresh, refresh_every=refresh_every, n_replicates=n_replicates,
-            simulator_kwargs=simulator_kwargs, n_jobs=n_jobs,
+            prior,
+            simulator,
+            n_simulations,
+            n_validation=n_validation,
+            refresh=refresh,
+            refresh_every=refresh_every,
+            n_replicates=n_replicates,
+            simulator_kwargs=simulator_kwargs,
+            n_jobs=n_jobs,
         )
+
     def _training_config(self, n_train: int, refresh_every=None) -> TrainingConfig:
         return TrainingConfig(
             learning_rate=self.learning_rate,
@@ -226,7 +278,6 @@ class BaseNeuralEstimator(BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     def _new_network(self, data: Data, n_parameters: int, seed: int):
-        self._check_family_params()
         hidden = _check_hidden(self.hidden_layer_sizes)
         # Weight initialisation uses torch's global generator; fork it so the seed
         # makes the network reproducible without touching the user's global stream.
@@ -255,8 +306,18 @@ class BaseNeuralEstimator(BaseEstimator):
             target = torch.tensor(z, dtype=dtype, device=device)
         return Batch(x, mask, target)
 
-    def _fit(self, data: Data, y: np.ndarray, y_ndim: int, names, rng, *,
-             valid=None, refresh=None, refresh_every=None):
+    def _fit(
+        self,
+        data: Data,
+        y: np.ndarray,
+        y_ndim: int,
+        names,
+        rng,
+        *,
+        valid=None,
+        refresh=None,
+        refresh_every=None,
+    ):
         """Train on validated ``data``; ``valid`` is a (Data, y) pair or None."""
         warm = self.warm_start and hasattr(self, "network_")
         if warm:
@@ -266,7 +327,10 @@ class BaseNeuralEstimator(BaseEstimator):
                     f"warm_start=True needs the same number of parameters as the "
                     f"first fit ({self.n_parameters_}); y has {y.shape[1]}."
                 )
+            self._make_parameter_transform(y)  # same bounds check as the first fit
         init_seed, train_seed = rng.randint(0, 2**31 - 1, size=2)
+        if valid is not None and valid[0].replicated != data.replicated:
+            raise ValueError("The validation data do not share the training layout.")
         if valid is None:
             train_idx, valid_idx = self._split(len(data), rng)
             if valid_idx is not None:
@@ -278,6 +342,7 @@ class BaseNeuralEstimator(BaseEstimator):
             self.n_parameters_ = y.shape[1]
             self.parameter_names_ = list(names)
             self._y_ndim = y_ndim
+            self.parameter_transform_ = self._make_parameter_transform(y)
             self.x_loc_, self.x_scale_ = data_moments(data)
             self.y_loc_, self.y_scale_ = parameter_moments(self._to_training_space(y))
             network = self._new_network(data, y.shape[1], init_seed)
@@ -286,15 +351,26 @@ class BaseNeuralEstimator(BaseEstimator):
         device = resolve_device(self.device)
         network = network.to(device=device, dtype=torch.float32)
         train_batch = self._batch(data, y, device, torch.float32)
-        valid_batch = None if valid is None else self._batch(*valid, device, torch.float32)
+        valid_batch = (
+            None if valid is None else self._batch(*valid, device, torch.float32)
+        )
         to_batch = None
         if refresh is not None:
+
             def to_batch(epoch):
                 return self._batch(*refresh(epoch), device, torch.float32)
+
         config = self._training_config(len(train_batch), refresh_every)
         try:
-            result = train(network, self._loss, train_batch, valid_batch, config,
-                           seed=int(train_seed), refresh=to_batch)
+            result = train(
+                network,
+                self._loss,
+                train_batch,
+                valid_batch,
+                config,
+                seed=int(train_seed),
+                refresh=to_batch,
+            )
         except FloatingPointError:
             if warm:  # the restored weights are the user's fitted model: keep it usable
                 network.to(dtype=torch.float64)
@@ -308,48 +384,80 @@ class BaseNeuralEstimator(BaseEstimator):
         return self
 
     def _fit_arrays(self, X, y):
+        self._check_family_params()
         data, y, y_ndim, names = self._validate_fit(X, y)
         rng = check_random_state(self.random_state)
         return self._fit(data, y, y_ndim, names, rng)
 
-    def _fit_simulator(self, prior, simulator, n_simulations, *, n_validation,
-                       refresh, refresh_every, n_replicates, simulator_kwargs, n_jobs):
+    def _fit_simulator(
+        self,
+        prior,
+        simulator,
+        n_simulations,
+        *,
+        n_validation,
+        refresh,
+        refresh_every,
+        n_replicates,
+        simulator_kwargs,
+        n_jobs,
+    ):
+        self._check_family_params()
         if refresh not in ("parameters", "data", None):
             raise ValueError(
                 f"refresh must be 'parameters', 'data' or None; got {refresh!r}."
             )
         if not isinstance(refresh_every, Integral) or refresh_every < 1:
-            raise ValueError(f"refresh_every must be a positive int; got {refresh_every!r}.")
+            raise ValueError(
+                f"refresh_every must be a positive int; got {refresh_every!r}."
+            )
         if n_validation is None:
             n_validation = math.ceil(self.validation_fraction * n_simulations)
         rng = check_random_state(self.random_state)
-        options = dict(n_replicates=n_replicates, simulator_kwargs=simulator_kwargs,
-                       n_jobs=n_jobs)
+        options = dict(
+            n_replicates=n_replicates, simulator_kwargs=simulator_kwargs, n_jobs=n_jobs
+        )
         X, y = simulate(prior, simulator, n_simulations, random_state=rng, **options)
         data, y, y_ndim, names = self._validate_fit(X, y)
         valid = None
         if n_validation:
-            Xv, yv = simulate(prior, simulator, n_validation, random_state=rng, **options)
-            valid = (self._validate_X(Xv, reset=False), yv)
+            Xv, yv = simulate(
+                prior, simulator, n_validation, random_state=rng, **options
+            )
+            valid = (as_data(Xv, event_ndim=self._event_ndim()), yv)
         sim_rng = np.random.default_rng(rng.randint(2**31 - 1))
         theta = y
 
         def fresh(epoch):
             if refresh == "parameters":
-                X_new, y_new = simulate(prior, simulator, n_simulations,
-                                        random_state=sim_rng.integers(2**31 - 1),
-                                        **options)
+                X_new, y_new = simulate(
+                    prior,
+                    simulator,
+                    n_simulations,
+                    random_state=sim_rng.integers(2**31 - 1),
+                    **options,
+                )
                 return self._validate_X(X_new, reset=False), y_new
             counts = None
             if n_replicates is not None:
-                counts = (n_replicates if isinstance(n_replicates, Integral)
-                          else sim_rng.choice(np.asarray(n_replicates), len(theta)))
+                counts = (
+                    n_replicates
+                    if isinstance(n_replicates, Integral)
+                    else sim_rng.choice(np.asarray(n_replicates), len(theta))
+                )
             rows = simulate_data(simulator, theta, sim_rng, counts, simulator_kwargs)
             return self._validate_X(stack_rows(rows), reset=False), theta
 
-        return self._fit(data, y, y_ndim, names, rng, valid=valid,
-                         refresh=None if refresh is None else fresh,
-                         refresh_every=refresh_every)
+        return self._fit(
+            data,
+            y,
+            y_ndim,
+            names,
+            rng,
+            valid=valid,
+            refresh=None if refresh is None else fresh,
+            refresh_every=refresh_every,
+        )
 
     # ---------------------------------------------------------------- inference
     def __sklearn_is_fitted__(self) -> bool:
@@ -375,8 +483,12 @@ class BaseNeuralEstimator(BaseEstimator):
     def _summaries(self, data: Data) -> torch.Tensor:
         """The summary network's output for every data set, as one tensor."""
         self.network_.eval()
-        return torch.cat([self.network_.summarise(batch.x, batch.mask)
-                          for _, batch in self._chunks(data)])
+        return torch.cat(
+            [
+                self.network_.summarise(batch.x, batch.mask)
+                for _, batch in self._chunks(data)
+            ]
+        )
 
     def _from_standard(self, z: np.ndarray) -> np.ndarray:
         """Undo the parameter standardisation (training space, not bounded space)."""
@@ -421,7 +533,9 @@ class BaseNeuralEstimator(BaseEstimator):
         if transform is None:
             return self
         if transform not in ("default", "pandas"):
-            raise ValueError(f"transform must be 'default' or 'pandas'; got {transform!r}.")
+            raise ValueError(
+                f"transform must be 'default' or 'pandas'; got {transform!r}."
+            )
         self._sklearn_output_config = {"transform": transform}
         return self
 
@@ -437,20 +551,27 @@ class BaseNeuralEstimator(BaseEstimator):
     def _output_estimates(self, values: np.ndarray, X):
         one_d = self._y_ndim == 1
         if self._pandas():
-            return _output.estimates_frame(values, self.parameter_names_,
-                                           self._index(X, len(values)), one_d)
+            return _output.estimates_frame(
+                values, self.parameter_names_, self._index(X, len(values)), one_d
+            )
         return values.reshape(-1) if one_d else values
 
     def _output_levels(self, values: np.ndarray, X, levels, level_name: str):
         if self._pandas():
-            return _output.levels_frame(values, self.parameter_names_, levels,
-                                        self._index(X, len(values)), level_name)
+            return _output.levels_frame(
+                values,
+                self.parameter_names_,
+                levels,
+                self._index(X, len(values)),
+                level_name,
+            )
         return values
 
     def _output_samples(self, values: np.ndarray, X):
         if self._pandas():
-            return _output.samples_frame(values, self.parameter_names_,
-                                         self._index(X, len(values)))
+            return _output.samples_frame(
+                values, self.parameter_names_, self._index(X, len(values))
+            )
         return values
 
     # ------------------------------------------------------------ sklearn plumbing

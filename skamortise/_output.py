@@ -16,13 +16,16 @@ def estimates_frame(values: np.ndarray, names, index, one_d: bool):
 def levels_frame(values: np.ndarray, names, levels, index, level_name: str):
     """``(n, p, k)`` outputs as a DataFrame with (parameter, level) columns."""
     n, p, k = values.shape
-    columns = pd.MultiIndex.from_product([list(names), list(levels)],
-                                         names=["parameter", level_name])
+    columns = pd.MultiIndex.from_product(
+        [list(names), list(levels)], names=["parameter", level_name]
+    )
     return pd.DataFrame(values.reshape(n, p * k), index=index, columns=columns)
 
 
 def samples_frame(values: np.ndarray, names, index):
     """``(n, s, p)`` draws as a DataFrame indexed by (dataset, draw)."""
     n, s, p = values.shape
-    rows = pd.MultiIndex.from_product([list(index), range(s)], names=["dataset", "draw"])
+    rows = pd.MultiIndex.from_product(
+        [list(index), range(s)], names=["dataset", "draw"]
+    )
     return pd.DataFrame(values.reshape(n * s, p), index=rows, columns=list(names))

@@ -71,7 +71,7 @@ def _train_epoch(network, loss_fn, data, config, optimizer, generator, epoch):
         batch = data.take(order[start : start + config.batch_size])
         loss = loss_fn(network, batch, generator)
         if not torch.isfinite(loss):
-            raise _NonFiniteLoss(epoch, i, float(loss))
+            raise _NonFiniteLoss(epoch, i, loss.item())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(network.parameters(), _MAX_GRAD_NORM)
@@ -150,7 +150,11 @@ def train(
     start = time.perf_counter()
     try:
         for epoch in epochs:
-            if refresh is not None and epoch > 1 and (epoch - 1) % config.refresh_every == 0:
+            if (
+                refresh is not None
+                and epoch > 1
+                and (epoch - 1) % config.refresh_every == 0
+            ):
                 train_data = refresh(epoch)
             train_loss = _train_epoch(
                 network, loss_fn, train_data, config, optimizer, generator, epoch
@@ -184,7 +188,9 @@ def train(
         )
     except _NonFiniteLoss as err:
         network.load_state_dict(best_state)
-        where = "the validation pass" if err.batch == "validation" else f"batch {err.batch}"
+        where = (
+            "the validation pass" if err.batch == "validation" else f"batch {err.batch}"
+        )
         raise FloatingPointError(
             f"The training loss became {err.value} in epoch {err.epoch}, {where}. The "
             f"network was restored to its best weights (epoch {result.best_epoch}). "

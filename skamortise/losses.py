@@ -26,7 +26,9 @@ def tanh_loss(estimate: torch.Tensor, truth: torch.Tensor, k: float) -> torch.Te
     return torch.tanh((estimate - truth).abs() / k)
 
 
-def pinball(estimate: torch.Tensor, truth: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+def pinball(
+    estimate: torch.Tensor, truth: torch.Tensor, tau: torch.Tensor
+) -> torch.Tensor:
     """``u * (tau - 1{u < 0})`` with ``u = truth - estimate``: the Bayes estimator is
     the posterior tau-quantile. ``tau`` broadcasts against the last axis."""
     u = truth - estimate

@@ -1,9 +1,12 @@
 """Every public estimator passes scikit-learn's estimator checks."""
 
 import pytest
-from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
-from skamortise import NeuralBayesEstimator
+from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
 
 # Small networks keep the ~50 checks fast; the defaults are exercised elsewhere.
 SMALL = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
@@ -11,6 +14,8 @@ SMALL = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
 ESTIMATORS = [
     NeuralBayesEstimator(**SMALL),
     NeuralBayesEstimator(loss="absolute", **SMALL),
+    NeuralQuantileEstimator(**SMALL),
+    NeuralQuantileEstimator(quantiles=None, **SMALL),
 ]
 
 

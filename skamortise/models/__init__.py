@@ -5,6 +5,20 @@ Every model exposes ``prior(n, rng)``, ``simulator(theta, rng, **kwargs)``,
 exact or reference posterior quantities where they exist.
 """
 
+from .birth_death import BirthDeathImmigration
 from .gaussian import GaussianReplicates
+from .gaussian_field import GaussianField
+from .gaussian_linear import GaussianLinear
+from .gaussian_mixture import GaussianMixture
+from .slcp import SLCP
+from .two_moons import TwoMoons
 
-__all__ = ["GaussianReplicates"]
+__all__ = [
+    "BirthDeathImmigration",
+    "GaussianField",
+    "GaussianLinear",
+    "GaussianMixture",
+    "GaussianReplicates",
+    "SLCP",
+    "TwoMoons",
+]

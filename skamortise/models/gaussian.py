@@ -68,8 +68,12 @@ class GaussianReplicates:
         )
         return out
 
-    def simulator(self, theta: np.ndarray, rng: np.random.Generator,
-                  n_replicates: int | None = None) -> np.ndarray:
+    def simulator(
+        self,
+        theta: np.ndarray,
+        rng: np.random.Generator,
+        n_replicates: int | None = None,
+    ) -> np.ndarray:
         """``(n, m, 1)`` replicates, one data set per row of ``theta``."""
         m = self.n_replicates if n_replicates is None else int(n_replicates)
         theta = np.atleast_2d(theta)
@@ -98,14 +102,18 @@ class GaussianReplicates:
             "mu": (self.kappa0 * self.mu0 + m * xbar) / kappa,
             "kappa": kappa,
             "alpha": self.alpha0 + m / 2,
-            "beta": self.beta0 + ss / 2 + self.kappa0 * m * (xbar - self.mu0) ** 2
-            / (2 * kappa),
+            "beta": self.beta0
+            + ss / 2
+            + self.kappa0 * m * (xbar - self.mu0) ** 2 / (2 * kappa),
         }
 
     def _marginals(self, X):
         q = self.posterior_params(X)
-        mu = stats.t(df=2 * q["alpha"], loc=q["mu"],
-                     scale=np.sqrt(q["beta"] / (q["alpha"] * q["kappa"])))
+        mu = stats.t(
+            df=2 * q["alpha"],
+            loc=q["mu"],
+            scale=np.sqrt(q["beta"] / (q["alpha"] * q["kappa"])),
+        )
         return q, mu
 
     def posterior_mean(self, X) -> np.ndarray:
@@ -126,14 +134,17 @@ class GaussianReplicates:
         return np.stack([mu_q, np.sqrt(s2_q)], axis=1)
 
     def posterior_median(self, X) -> np.ndarray:
-        """Exact marginal posterior medians: the Bayes estimator under absolute error."""
+        """Exact marginal posterior medians (Bayes estimator under absolute error)."""
         return self.posterior_quantile(X, [0.5])[..., 0]
 
-    def posterior_sample(self, X, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    def posterior_sample(
+        self, X, n_samples: int, rng: np.random.Generator
+    ) -> np.ndarray:
         """Exact joint posterior draws, shape ``(n, n_samples, 2)``."""
         q = self.posterior_params(X)
         n = len(q["mu"])
-        sigma2 = 1.0 / rng.gamma(q["alpha"][:, None], 1.0 / q["beta"][:, None],
-                                 size=(n, n_samples))
+        sigma2 = 1.0 / rng.gamma(
+            q["alpha"][:, None], 1.0 / q["beta"][:, None], size=(n, n_samples)
+        )
         mu = rng.normal(q["mu"][:, None], np.sqrt(sigma2 / q["kappa"][:, None]))
         return np.stack([mu, np.sqrt(sigma2)], axis=-1)

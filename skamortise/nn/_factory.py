@@ -43,7 +43,9 @@ def build_summary_network(
     from a forward pass on a dummy batch, so user networks need no special attribute.
     """
     if spec == "auto":
-        module = _default_network(event_shape, replicated, hidden_layer_sizes, activation)
+        module = _default_network(
+            event_shape, replicated, hidden_layer_sizes, activation
+        )
     elif callable(spec):
         module = spec(**(kwargs or {}))
         if not isinstance(module, nn.Module):
@@ -62,6 +64,7 @@ def build_summary_network(
     if out.ndim != 2 or out.shape[0] != 2:
         raise ValueError(
             "The summary network must map a batch of data sets to a 2-D tensor "
-            f"(n_datasets, n_summaries); for input {shape} it returned {tuple(out.shape)}."
+            f"(n_datasets, n_summaries); for input {shape} it returned "
+            f"{tuple(out.shape)}."
         )
     return module, out.shape[1]

@@ -35,14 +35,18 @@ class DeepSet(nn.Module):
     ):
         super().__init__()
         if pooling not in ("mean", "sum", "max"):
-            raise ValueError(f"pooling must be 'mean', 'sum' or 'max'; got {pooling!r}.")
+            raise ValueError(
+                f"pooling must be 'mean', 'sum' or 'max'; got {pooling!r}."
+            )
         self.phi = phi
         self.rho = rho
         self.pooling = pooling
         self.append_log_count = append_log_count
         self.out_features = getattr(rho, "out_features", None)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         n, m = x.shape[:2]
         h = self.phi(x.reshape(n * m, *x.shape[2:])).reshape(n, m, -1)
         if mask is None:

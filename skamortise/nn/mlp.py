@@ -47,5 +47,7 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.out_features = width
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return self.layers(x.flatten(1))

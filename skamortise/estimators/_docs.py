@@ -1,0 +1,74 @@
+"""numpydoc fragments shared by the estimator families' docstrings."""
+
+# Inserted with str.format into each class docstring, so that a parameter the base
+# owns is described once.
+TRAINING_PARAMETERS = """\
+    summary_network : "auto" or callable, default="auto"
+        ``"auto"``: an MLP for one vector per data set, a DeepSet (which also sees
+        ``log`` of the replicate count) for replicated data. Otherwise a
+        ``torch.nn.Module`` class or factory, called with ``summary_network_kwargs``,
+        mapping a batch ``(n, *event)`` (replicated: ``(n, m, *event)`` and, for ragged
+        data, a mask ``(n, m)`` as second argument) to ``(n, n_summaries)``.
+    summary_network_kwargs : dict, default=None
+        Keyword arguments for a user ``summary_network``.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Widths of the default networks' hidden layers (the DeepSet uses them inside
+        and outside the pooling).
+    activation : str, default="relu"
+        Activation of the default networks: "relu", "gelu", "silu", "elu" or "tanh".
+    learning_rate : float, default=1e-3
+        Adam's initial learning rate; it halves when the validation loss stalls.
+    batch_size : int, default=128
+        Minibatch size (capped at the number of training data sets).
+    max_epochs : int, default=500
+        Upper bound on training epochs.
+    validation_fraction : float, default=0.1
+        Fraction of the training pairs held out (a random split seeded by
+        ``random_state``) for early stopping; the best weights on it are kept.
+        0 disables the split and monitors the training loss instead.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before training stops.
+    weight_decay : float, default=0.0
+        L2 penalty of the optimiser.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit`` call.
+    verbose : int, default=0
+        Show a progress bar with the losses when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split and minibatch order. With
+        an int, fitting on CPU is bit-for-bit reproducible.
+    device : str, default="auto"
+        "cpu", "cuda" (or "cuda:1", ...) or "auto" (CUDA when available).
+    n_threads : int or None, default=1
+        torch intra-op threads used during this estimator's work (restored after);
+        None keeps torch's setting. One thread is fastest for networks of this size
+        and robust on shared machines; see ``benchmarks/RESULTS.md``.
+"""
+
+FITTED_ATTRIBUTES = """\
+    network_ : torch.nn.Module
+        The trained network (summary network and head), in float64.
+    n_features_in_ : int
+        Features per data set (per replicate for replicated data).
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` was a DataFrame with string columns.
+    parameter_names_ : list of str
+        Names of the parameters: the columns of a ``y`` DataFrame, else
+        ``theta_0, theta_1, ...``.
+    n_parameters_ : int
+        Number of parameters.
+    parameter_transform_ : BoundsTransform or None
+        The bijection from the real line onto the ``bounds`` (None when unbounded).
+    replicated_ : bool
+        Whether the network was trained on replicated data.
+    event_shape_ : tuple of int
+        Shape of one replicate (or one data set when not replicated).
+    history_ : dict of list
+        ``train_loss``, ``valid_loss``, ``learning_rate`` and ``time`` per epoch.
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    n_epochs_ : int
+        Epochs run.
+    interrupted_ : bool
+        Whether training was stopped by ``KeyboardInterrupt``.
+"""

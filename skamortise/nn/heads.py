@@ -1,0 +1,57 @@
+"""Output heads of the point and quantile families."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class QuantileHead(nn.Module):
+    """Quantiles at fixed levels that cannot cross.
+
+    The lowest level is output directly and each higher one as the previous plus a
+    softplus increment, so ``q_1 <= ... <= q_K`` for every input, not on average.
+    Returns ``(batch, n_parameters, n_levels)``.
+    """
+
+    def __init__(self, in_features: int, n_parameters: int, n_levels: int):
+        super().__init__()
+        self.shape = (n_parameters, n_levels)
+        self.linear = nn.Linear(in_features, n_parameters * n_levels)
+
+    def forward(self, summary: torch.Tensor) -> torch.Tensor:
+        out = self.linear(summary).unflatten(-1, self.shape)
+        first, steps = out[..., :1], F.softplus(out[..., 1:])
+        return torch.cat([first, first + steps.cumsum(dim=-1)], dim=-1)
+
+
+class QuantileFunctionHead(nn.Module):
+    """A quantile function ``q(tau)``, increasing in ``tau`` by construction.
+
+    With ``z = Phi^{-1}(tau)``, ``q(tau) = a + w_0 z + sum_k w_k sigmoid((z - c_k) /
+    h)`` where every weight ``w`` is a softplus (positive) output of the summary, and
+    every basis function increases in ``z``: so ``q`` increases in ``tau`` for every
+    input. The ``z`` term gives Gaussian-like tails; the sigmoid steps, centred on a
+    grid over [-3, 3], give skewness and multiple modes.
+
+    ``forward(summary, tau)`` takes ``tau`` of shape ``(batch, n_parameters, K)`` (or
+    broadcastable) in (0, 1) and returns quantiles of the same shape.
+    """
+
+    def __init__(self, in_features: int, n_parameters: int, n_steps: int = 15):
+        super().__init__()
+        self.shape = (n_parameters, n_steps + 2)
+        self.linear = nn.Linear(in_features, n_parameters * (n_steps + 2))
+        centres = torch.linspace(-3.0, 3.0, n_steps)
+        self.register_buffer("centres", centres)
+        # Steps as wide as their spacing: equal weights then sum to about w * z.
+        self.width = float(centres[1] - centres[0]) if n_steps > 1 else 1.0
+
+    def forward(self, summary: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        out = self.linear(summary).unflatten(-1, self.shape)  # (B, p, 2 + n_steps)
+        shift, weights = out[..., :1], F.softplus(out[..., 1:])
+        z = torch.special.ndtri(tau).unsqueeze(-1)  # (B, p, K, 1)
+        steps = torch.sigmoid((z - self.centres) / self.width) * self.width
+        basis = torch.cat([z, steps], dim=-1)  # (B, p, K, 1 + n_steps)
+        return shift + (basis * weights.unsqueeze(-2)).sum(dim=-1)

@@ -1,0 +1,165 @@
+"""The one training loop: early stopping, history, interruption, non-finite losses."""
+
+import numpy as np
+import pytest
+import torch
+
+from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
+from skamortise._training import evaluate
+
+from conftest import SMALL
+
+
+def test_history_and_best_weights(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 40}).fit(X, y)
+    h = est.history_
+    assert len(h["train_loss"]) == len(h["valid_loss"]) == est.n_epochs_
+    best = int(np.argmin(h["valid_loss"])) + 1
+    assert est.best_epoch_ == best
+    assert not est.interrupted_
+
+
+def test_kept_weights_are_the_best_validation_weights(tabular):
+    X, y = tabular
+    # Reproduce the held-out split to evaluate the final network on it.
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 30}).fit(X, y)
+    rng = np.random.RandomState(0)
+    rng.randint(0, 2**31 - 1, size=2)
+    valid = rng.permutation(len(X))[: int(np.ceil(0.1 * len(X)))]
+    batch = est._batch(est._validate_X(X[valid], reset=False), y[valid],
+                       torch.device("cpu"), torch.float64)
+    loss = evaluate(est.network_, est._loss, batch)
+    assert loss == pytest.approx(min(est.history_["valid_loss"]), rel=1e-4)
+
+
+def test_early_stopping_stops_before_max_epochs(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 500, "n_iter_no_change": 3,
+                                  "learning_rate": 0.05}).fit(X, y)
+    assert est.n_epochs_ < 500
+    assert est.n_epochs_ - est.best_epoch_ == 4
+
+
+def test_learning_rate_halves_on_plateau(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 200, "n_iter_no_change": 6,
+                                  "learning_rate": 0.05}).fit(X, y)
+    rates = est.history_["learning_rate"]
+    assert rates[0] == 0.05 and min(rates) < 0.05
+
+
+def test_keyboard_interrupt_keeps_best_weights(tabular):
+    X, y = tabular
+    calls = {"n": 0}
+
+    def loss(estimate, truth):
+        calls["n"] += 1
+        # 270 training pairs in batches of 100 plus one validation pass: 4 calls an
+        # epoch, so call 13 is the first batch of epoch 4.
+        if calls["n"] == 13:
+            raise KeyboardInterrupt
+        return (estimate - truth) ** 2
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        est = NeuralBayesEstimator(loss=loss, batch_size=100, **SMALL).fit(X, y)
+    assert est.interrupted_ and est.n_epochs_ == 3
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_non_finite_loss_is_a_clear_error_and_no_nan_weights(tabular):
+    X, y = tabular
+    calls = {"n": 0}
+
+    def loss(estimate, truth):
+        calls["n"] += 1
+        value = (estimate - truth) ** 2
+        return value * np.nan if calls["n"] > 20 else value
+
+    est = NeuralBayesEstimator(loss=loss, batch_size=100, **SMALL)
+    with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+.*learning_rate"):
+        est.fit(X, y)
+    assert not hasattr(est, "network_")  # no half-trained model passed off as fitted
+
+
+def test_non_finite_loss_during_warm_start_keeps_the_fitted_model(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(warm_start=True, **SMALL).fit(X, y)
+    before = est.predict(X)
+    est.set_params(loss=lambda e, t: (e - t) ** 2 * np.nan)
+    with pytest.raises(FloatingPointError):
+        est.fit(X, y)
+    after = est.predict(X)
+    assert np.isfinite(after).all()
+    np.testing.assert_allclose(after, before)
+
+
+def test_warm_start_continues_from_fitted_weights(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(warm_start=True, **SMALL).fit(X, y)
+    first = est.history_["train_loss"]
+    est.fit(X, y)
+    assert est.history_["train_loss"][0] < first[0]
+    cold = NeuralBayesEstimator(**SMALL).fit(X, y)
+    assert cold.history_["train_loss"][0] == pytest.approx(first[0])
+
+
+def test_warm_start_rejects_different_parameter_count(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(warm_start=True, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="same number of parameters"):
+        est.fit(X, y[:, :1])
+
+
+def test_verbose_shows_progress(tabular, capsys):
+    X, y = tabular
+    NeuralBayesEstimator(verbose=1, **{**SMALL, "max_epochs": 2}).fit(X, y)
+    assert "training" in capsys.readouterr().err
+
+
+def test_no_validation_monitors_training_loss(tabular):
+    X, y = tabular
+    est = NeuralBayesEstimator(validation_fraction=0, **SMALL).fit(X, y)
+    assert est.history_["valid_loss"] == [None] * est.n_epochs_
+
+
+class CountingSimulator:
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def __call__(self, theta, rng, n_replicates=5):
+        self.calls += 1
+        return self.model.simulator(theta, rng, n_replicates=n_replicates)
+
+
+@pytest.mark.parametrize("refresh", ["parameters", "data", None])
+def test_fit_simulator_refreshes_training_data(refresh, gaussian_model):
+    sim = CountingSimulator(gaussian_model)
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 4, "n_iter_no_change": 50})
+    est.fit_simulator(gaussian_model.prior, sim, 200, n_validation=50,
+                      refresh=refresh, refresh_every=2, n_replicates=5)
+    # one call each for training and validation, plus one per refresh (epochs 3)
+    assert sim.calls == 2 + (refresh is not None)
+    assert est.replicated_ and est.predict(np.zeros((2, 5, 1))).shape == (2, 2)
+
+
+def test_fit_simulator_across_replicate_counts(gaussian_model):
+    est = NeuralQuantileEstimator(**SMALL)
+    est.fit_simulator(gaussian_model.prior, gaussian_model.simulator, 300,
+                      n_replicates=range(1, 20), refresh="data")
+    assert est.predict_quantiles(np.zeros((1, 7, 1))).shape == (1, 2, 3)
+
+
+def test_fit_simulator_is_reproducible(gaussian_model):
+    def fitted():
+        return NeuralBayesEstimator(**{**SMALL, "max_epochs": 3}).fit_simulator(
+            gaussian_model.prior, gaussian_model.simulator, 200, n_replicates=4)
+
+    X = np.random.default_rng(0).normal(size=(3, 4, 1))
+    assert np.array_equal(fitted().predict(X), fitted().predict(X))
+
+
+def test_fit_simulator_rejects_bad_refresh(gaussian_model):
+    with pytest.raises(ValueError, match="refresh"):
+        NeuralBayesEstimator(**SMALL).fit_simulator(
+            gaussian_model.prior, gaussian_model.simulator, 50, refresh="always")

@@ -1,0 +1,347 @@
+"""Tests of the sampling, optimisation and likelihood-ratio routines.
+
+Every target is analytic, so each check compares against a known answer.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from skamortise.inference import (
+    confidence_set_grid,
+    grid_posterior,
+    lr_test,
+    maximize,
+    profile_interval,
+    sample_importance,
+    sample_mcmc,
+)
+
+torch.set_num_threads(1)
+
+MEANS = torch.tensor([[0.0, 0.0], [3.0, -1.0], [-2.0, 5.0]], dtype=torch.float64)
+COVS = torch.tensor(
+    [
+        [[1.0, 0.8], [0.8, 1.0]],
+        [[0.25, -0.2], [-0.2, 0.5]],
+        [[4.0, 1.0], [1.0, 0.5]],
+    ],
+    dtype=torch.float64,
+)
+
+
+def gaussian_log_fn(theta: torch.Tensor) -> torch.Tensor:
+    """Three correlated 2-D Gaussians, one per data set, normalised."""
+    return torch.distributions.MultivariateNormal(
+        MEANS[:, None, :], COVS[:, None, :, :]
+    ).log_prob(theta)
+
+
+def assert_gaussian_moments(samples: np.ndarray, ess: np.ndarray) -> None:
+    sd = np.sqrt(np.diagonal(COVS.numpy(), axis1=1, axis2=2))
+    error = np.abs(samples.mean(axis=1) - MEANS.numpy())
+    assert np.all(error < 5.0 * sd / np.sqrt(ess))
+    cov = np.stack([np.cov(s, rowvar=False) for s in samples])
+    scaled = (cov - COVS.numpy()) / (sd[:, :, None] * sd[:, None, :])
+    assert np.all(np.abs(scaled) < 0.15)
+
+
+@pytest.mark.parametrize("method", ["slice", "rwm"])
+def test_mcmc_recovers_correlated_gaussians(method):
+    init = torch.zeros(3, 8, 2, dtype=torch.float64)
+    result = sample_mcmc(
+        gaussian_log_fn, init, 4000, method=method, warmup=300, generator=0
+    )
+    assert result.samples.shape == (3, 4000, 2)
+    assert result.chains.shape == (3, 8, 500, 2)
+    assert result.samples.dtype == np.float64
+    assert np.all(result.rhat < 1.05)
+    assert_gaussian_moments(result.samples, result.ess)
+    if method == "rwm":
+        assert np.all((result.acceptance_rate > 0.2) & (result.acceptance_rate < 0.5))
+    else:
+        assert np.all(result.acceptance_rate == 1.0)
+        assert np.all(result.evaluations_per_step < 20)
+
+
+def beta_log_fn(theta: torch.Tensor) -> torch.Tensor:
+    """Beta(2, 5) for the first data set and Beta(5, 2) for the second.
+
+    ``validate_args`` makes it raise outside [0, 1], which checks that the samplers
+    never call it there.
+    """
+    a = torch.tensor([2.0, 5.0], dtype=theta.dtype)[:, None]
+    b = torch.tensor([5.0, 2.0], dtype=theta.dtype)[:, None]
+    return torch.distributions.Beta(a, b, validate_args=True).log_prob(theta[..., 0])
+
+
+@pytest.mark.parametrize("method", ["slice", "rwm"])
+def test_mcmc_respects_bounds_on_beta_targets(method):
+    init = torch.full((2, 8, 1), 0.5, dtype=torch.float64)
+    result = sample_mcmc(
+        beta_log_fn,
+        init,
+        4000,
+        method=method,
+        bounds=([0.0], [1.0]),
+        generator=torch.Generator().manual_seed(1),
+    )
+    samples = result.samples[..., 0]
+    assert np.all((samples > 0.0) & (samples < 1.0))
+    np.testing.assert_allclose(samples.mean(axis=1), [2 / 7, 5 / 7], atol=0.02)
+    np.testing.assert_allclose(samples.var(axis=1), [10 / 392] * 2, rtol=0.15)
+
+
+def test_slice_finds_both_modes_in_proportion():
+    def log_fn(theta):
+        x = theta[..., 0]
+        left = math.log(0.3) + torch.distributions.Normal(-2.5, 0.5).log_prob(x)
+        right = math.log(0.7) + torch.distributions.Normal(2.5, 0.5).log_prob(x)
+        return torch.logaddexp(left, right)
+
+    init = torch.linspace(-3.0, 3.0, 16, dtype=torch.float64).reshape(1, 16, 1)
+    result = sample_mcmc(log_fn, init, 8000, warmup=200, generator=3)
+    weight_right = np.mean(result.samples[0, :, 0] > 0.0)
+    assert abs(weight_right - 0.7) < 0.07
+
+
+def test_mcmc_is_reproducible_by_seed():
+    init = torch.zeros(3, 4, 2, dtype=torch.float64)
+    first, again, other = (
+        sample_mcmc(gaussian_log_fn, init, 40, warmup=20, generator=seed)
+        for seed in (0, 0, 1)
+    )
+    np.testing.assert_array_equal(first.samples, again.samples)
+    assert not np.allclose(first.samples, other.samples)
+
+
+def test_mcmc_keeps_float32_inputs_in_float32():
+    seen = []
+
+    def log_fn(theta):
+        seen.append(theta.dtype)
+        return -0.5 * (theta**2).sum(dim=-1)
+
+    init = torch.zeros(2, 4, 3, dtype=torch.float32)
+    result = sample_mcmc(log_fn, init, 20, method="rwm", warmup=10, generator=0)
+    assert set(seen) == {torch.float32}
+    assert result.samples.dtype == np.float64
+
+
+def test_mcmc_replicates_a_2d_init_and_rejects_bad_starts():
+    result = sample_mcmc(
+        gaussian_log_fn, MEANS, 30, method="rwm", n_chains=3, warmup=10, generator=0
+    )
+    assert result.chains.shape == (3, 3, 10, 2)
+    unit = ([0.0], [1.0])
+    with pytest.raises(ValueError, match="outside the bounds"):
+        sample_mcmc(beta_log_fn, np.full((2, 2, 1), 2.0), 10, bounds=unit)
+    with pytest.raises(ValueError, match="non-finite"):
+        sample_mcmc(beta_log_fn, np.zeros((2, 2, 1)), 10, bounds=unit)
+    with pytest.raises(ValueError, match="method"):
+        sample_mcmc(gaussian_log_fn, MEANS, 10, method="hmc")
+
+
+def test_importance_resampling_recovers_a_gaussian():
+    proposal = torch.distributions.MultivariateNormal(
+        torch.zeros(2, dtype=torch.float64), 9.0 * torch.eye(2, dtype=torch.float64)
+    )
+
+    def proposal_sample(n, generator):
+        noise = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+        return 3.0 * noise
+
+    result = sample_importance(
+        gaussian_log_fn,
+        proposal_sample,
+        proposal.log_prob,
+        2000,
+        n_proposals=20000,
+        n_datasets=3,
+        generator=0,
+    )
+    assert result.samples.shape == (3, 2000, 2)
+    assert np.all(result.ess > 500)
+    np.testing.assert_allclose(result.log_normalizer, 0.0, atol=0.1)
+    np.testing.assert_allclose(result.samples.mean(axis=1), MEANS.numpy(), atol=0.15)
+
+
+def test_grid_posterior_is_normalised_and_samples_the_density():
+    def log_fn(theta):
+        scale = torch.tensor([1.0, 0.5], dtype=theta.dtype)[:, None]
+        return -0.5 * (theta[..., 0] / scale) ** 2 + 7.0  # unnormalised on purpose
+
+    grid = grid_posterior(log_fn, ([-6.0], [6.0]), 400, n_datasets=2)
+    np.testing.assert_allclose((grid.density * grid.cell_volume).sum(axis=1), 1.0)
+    truth = stats.norm.pdf(grid.points[:, 0], scale=[[1.0], [0.5]])
+    np.testing.assert_allclose(grid.density, truth, atol=1e-3)
+    draws = grid.sample(20000, generator=0)
+    assert draws.shape == (2, 20000, 1)
+    np.testing.assert_allclose(draws.std(axis=1)[:, 0], [1.0, 0.5], rtol=0.03)
+
+    box = ([-9.0, -6.0], [9.0, 9.0])
+    grid_2d = grid_posterior(gaussian_log_fn, box, 60, n_datasets=3)
+    assert grid_2d.density_grid().shape == (3, 60, 60)
+    np.testing.assert_allclose(grid_2d.density.sum(1) * grid_2d.cell_volume, 1.0)
+
+
+def test_maximize_finds_bounded_optima_of_quadratics():
+    centre = torch.tensor([[0.3, 1.0], [1.5, 3.0], [-0.5, -1.0]], dtype=torch.float64)
+
+    def log_fn(theta):
+        return -((theta - centre[:, None, :]) ** 2).sum(dim=-1)
+
+    init = np.random.default_rng(0).uniform(0.1, 0.9, size=(3, 4, 2))
+    theta_hat, value = maximize(log_fn, init, bounds=([0.0, -np.inf], [1.0, 2.0]))
+    expected = np.array([[0.3, 1.0], [1.0, 2.0], [0.0, -1.0]])
+    np.testing.assert_allclose(theta_hat, expected, atol=1e-3)
+    np.testing.assert_allclose(value, [0.0, -1.25, -0.25], atol=1e-3)
+
+    theta_hat, _ = maximize(log_fn, init, method="lbfgs", n_steps=50)
+    np.testing.assert_allclose(theta_hat, centre.numpy(), atol=1e-6)
+
+
+def gaussian_mean_loglik(data: np.ndarray, sigma: float = 1.0):
+    """Log likelihood of the mean of iid N(mu, sigma^2) rows of ``data``."""
+    n = data.shape[1]
+    mean = torch.as_tensor(data.mean(axis=1))[:, None]
+
+    def loglik(theta):
+        return -0.5 * n * ((theta[..., 0] - mean) / sigma) ** 2
+
+    return loglik
+
+
+def test_profile_interval_matches_known_sigma_gaussian():
+    rng = np.random.default_rng(0)
+    sigma, n = 2.0, 25
+    data = rng.normal([[1.0], [-3.0], [10.0]], sigma, size=(3, n))
+    xbar = data.mean(axis=1)
+    result = profile_interval(
+        gaussian_mean_loglik(data, sigma), xbar[:, None], index=0, alpha=0.05
+    )
+    half = 1.959964 * sigma / np.sqrt(n)
+    np.testing.assert_allclose(result.lower, xbar - half, atol=1e-3)
+    np.testing.assert_allclose(result.upper, xbar + half, atol=1e-3)
+
+
+def normal_loglik(data: np.ndarray):
+    """Log likelihood of ``(mu, sigma)`` for iid normal rows of ``data``."""
+    x = torch.as_tensor(data)[:, None, :]
+
+    def loglik(theta):
+        mu, sigma = theta[..., :1], theta[..., 1:]
+        return (-0.5 * ((x - mu) / sigma) ** 2 - torch.log(sigma)).sum(dim=-1)
+
+    return loglik
+
+
+def test_profile_interval_profiles_out_a_nuisance_scale():
+    rng = np.random.default_rng(1)
+    n = 30
+    data = rng.normal([[0.0], [2.0]], [[1.0], [3.0]], size=(2, n))
+    xbar, s = data.mean(axis=1), data.std(axis=1)
+    result = profile_interval(
+        normal_loglik(data),
+        np.column_stack([xbar, s]),
+        index=0,
+        bounds=([-np.inf, 0.0], [np.inf, np.inf]),
+        method="lbfgs",
+        n_steps=50,
+    )
+    # The profile is -n/2 log(s^2 + (xbar - mu)^2), so the ends are known.
+    half = s * np.sqrt(np.exp(stats.chi2.ppf(0.95, 1) / n) - 1.0)
+    np.testing.assert_allclose(result.lower, xbar - half, atol=1e-3)
+    np.testing.assert_allclose(result.upper, xbar + half, atol=1e-3)
+
+
+def test_lr_test_pvalues_are_uniform_under_the_null():
+    rng = np.random.default_rng(2)
+    data = rng.normal(1.0, 1.0, size=(300, 10))
+    result = lr_test(gaussian_mean_loglik(data), np.ones(1), init=np.zeros((300, 1)))
+    statistic = 10 * (data.mean(axis=1) - 1.0) ** 2
+    np.testing.assert_allclose(result.statistic, statistic, atol=1e-4)
+    assert result.df == 1
+    assert stats.kstest(result.pvalue, "uniform").pvalue > 0.01
+
+
+def test_lr_test_maximises_nuisance_parameters_under_the_null():
+    rng = np.random.default_rng(3)
+    n = 20
+    data = rng.normal(0.5, 2.0, size=(4, n))
+    xbar, s = data.mean(axis=1), data.std(axis=1)
+    result = lr_test(
+        normal_loglik(data),
+        np.array([0.0, 1.0]),
+        np.column_stack([xbar, s]),
+        index=[0],
+        bounds=([-np.inf, 0.0], [np.inf, np.inf]),
+        method="lbfgs",
+        n_steps=50,
+    )
+    expected = n * np.log(1.0 + xbar**2 / s**2)
+    np.testing.assert_allclose(result.statistic, expected, rtol=1e-5)
+    np.testing.assert_allclose(result.theta_null[:, 1], np.sqrt(s**2 + xbar**2))
+
+
+def test_confidence_set_grid_matches_the_wilks_region():
+    rng = np.random.default_rng(4)
+    data = rng.normal(0.0, 1.0, size=(2, 16))
+    result = confidence_set_grid(
+        gaussian_mean_loglik(data), ([-3.0], [3.0]), 601, n_datasets=2
+    )
+    xbar = data.mean(axis=1)
+    inside_points = np.where(result.inside, result.points[:, 0], np.nan)
+    half = 1.959964 / 4.0
+    np.testing.assert_allclose(np.nanmin(inside_points, axis=1), xbar - half, atol=0.01)
+    np.testing.assert_allclose(np.nanmax(inside_points, axis=1), xbar + half, atol=0.01)
+
+
+def test_profile_interval_expands_its_grid_without_curvature():
+    centre = torch.tensor([[0.0], [5.0]], dtype=torch.float64)
+    slope = torch.tensor([[0.1], [2.0]], dtype=torch.float64)
+
+    def loglik(theta):  # piecewise linear: no Hessian to size the first grid
+        return -(slope * (theta[..., 0] - centre).abs())
+
+    result = profile_interval(loglik, centre, index=0)
+    half = stats.chi2.ppf(0.95, 1) / 2.0 / slope[:, 0].numpy()
+    np.testing.assert_allclose(result.lower, centre[:, 0].numpy() - half, atol=1e-3)
+    np.testing.assert_allclose(result.upper, centre[:, 0].numpy() + half, atol=1e-3)
+
+
+def test_profile_interval_stops_at_a_bound():
+    data = np.array([[0.05] * 4])
+    result = profile_interval(
+        gaussian_mean_loglik(data), [[0.05]], index=0, bounds=([0.0], [np.inf])
+    )
+    assert result.lower[0] == 0.0
+    np.testing.assert_allclose(result.upper, 0.05 + 1.959964 / 2.0, atol=1e-3)
+
+
+def test_maximize_ignores_starts_outside_the_support():
+    def log_fn(theta):
+        x = theta[..., 0]
+        return torch.where(x > 0, -((x - 1.0) ** 2), torch.full_like(x, -torch.inf))
+
+    init = np.array([[[-1.0], [0.5]]])
+    theta_hat, value = maximize(log_fn, init)
+    np.testing.assert_allclose(theta_hat, [[1.0]], atol=1e-4)
+    np.testing.assert_allclose(value, [0.0], atol=1e-6)
+
+
+def test_importance_warns_when_all_weights_vanish():
+    def proposal_sample(n, generator):
+        return torch.rand(1, n, 1, generator=generator, dtype=torch.float64)
+
+    def log_fn(theta):
+        return torch.where(theta[..., 0] > 2.0, 0.0, -torch.inf)
+
+    with pytest.warns(RuntimeWarning, match="no candidate"):
+        result = sample_importance(
+            log_fn, proposal_sample, lambda t: torch.zeros(t.shape[:2]), 5, generator=0
+        )
+    assert np.all(np.isnan(result.samples)) and result.ess[0] == 0.0

@@ -1,0 +1,29 @@
+"""Assessment and calibration diagnostics for amortised estimators.
+
+The diagnostics use estimators only through their methods (``predict``,
+``predict_interval``, ``predict_quantiles``, ``sample``), so they check any object
+that has them.
+
+- :func:`assess` and :class:`Assessment`: risk, bias, RMSE, coverage, interval width
+  and interval score on a test set, per estimator, parameter and replicate count.
+- :func:`coverage`: empirical against nominal coverage at several levels.
+- :func:`sbc`, :func:`sbc_ranks` and :class:`SBCResult`: simulation-based
+  calibration.
+- :func:`c2st` and :func:`c2st_per_dataset`: classifier two-sample tests.
+"""
+
+from .assess import Assessment, assess
+from .c2st import c2st, c2st_per_dataset
+from .coverage import coverage
+from .sbc import SBCResult, sbc, sbc_ranks
+
+__all__ = [
+    "Assessment",
+    "SBCResult",
+    "assess",
+    "c2st",
+    "c2st_per_dataset",
+    "coverage",
+    "sbc",
+    "sbc_ranks",
+]

@@ -1,0 +1,406 @@
+"""Tests of skamortise.diagnostics on a conjugate model with a known posterior.
+
+Model: x_j ~ N(mu, 1) for j = 1..m, mu ~ N(0, 1). The posterior is
+N(m * xbar / (m + 1), 1 / (m + 1)), so the Bayes risk of the posterior mean under
+squared loss is 1 / (m + 1). Hand-made posterior objects stand in for estimators:
+the diagnostics only use their methods.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from skamortise.diagnostics import (
+    Assessment,
+    SBCResult,
+    assess,
+    c2st,
+    c2st_per_dataset,
+    coverage,
+    sbc,
+    sbc_ranks,
+)
+
+M = 4  # replicates per data set
+
+
+def prior(n, rng):
+    return rng.standard_normal((n, 1))
+
+
+def simulator(theta, rng, n_replicates=M):
+    return theta[:, None, :] + rng.standard_normal((len(theta), n_replicates, 1))
+
+
+def _posterior(X):
+    """Exact posterior mean and variance, each (n, 1), for 3-D or ragged data."""
+    sums = np.array([np.sum(x) for x in X], dtype=float)[:, None]
+    counts = np.array([len(x) for x in X], dtype=float)[:, None]
+    return sums / (counts + 1), 1 / (counts + 1)
+
+
+class GaussianPosterior:
+    """The exact posterior with its variance multiplied by ``scale``."""
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def predict(self, X):
+        return _posterior(X)[0]
+
+    def sample(self, X, n_samples, random_state=None):
+        rng = np.random.default_rng(random_state)
+        mean, var = _posterior(X)
+        z = rng.standard_normal((len(mean), n_samples, 1))
+        return mean[:, None, :] + np.sqrt(self.scale * var)[:, None, :] * z
+
+
+class IntervalPosterior(GaussianPosterior):
+    """Adds exact central intervals from the normal quantile function."""
+
+    def predict_interval(self, X, alpha=0.05):
+        mean, var = _posterior(X)
+        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(self.scale * var)
+        return np.stack([mean - half, mean + half], axis=-1)
+
+
+class QuantilePosterior:
+    """A quantile estimator: ``predict_quantiles`` and ``quantiles_``, no ``sample``."""
+
+    quantiles_ = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def predict_quantiles(self, X):
+        mean, var = _posterior(X)
+        z = stats.norm.ppf(self.quantiles_)
+        return mean[:, :, None] + np.sqrt(self.scale * var)[:, :, None] * z
+
+
+class SampleOnly:
+    def __init__(self):
+        self._posterior = GaussianPosterior()
+
+    def sample(self, X, n_samples, random_state=None):
+        return self._posterior.sample(X, n_samples, random_state)
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    rng = np.random.default_rng(2024)
+    theta = prior(4000, rng)
+    return simulator(theta, rng), theta
+
+
+# --- SBC ---------------------------------------------------------------------
+
+
+def _sbc(scale, seed=0):
+    return sbc(
+        GaussianPosterior(scale),
+        prior,
+        simulator,
+        n_sims=1000,
+        n_posterior_samples=100,
+        random_state=seed,
+    )
+
+
+def test_sbc_accepts_exact_posterior():
+    table = _sbc(1.0).uniformity_test()
+    assert table["ks_pvalue"].iloc[0] > 0.01
+    assert table["chi2_pvalue"].iloc[0] > 0.01
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0], ids=["overconfident", "underconfident"])
+def test_sbc_rejects_miscalibrated_posterior(scale):
+    table = _sbc(scale).uniformity_test()
+    assert table["ks_pvalue"].iloc[0] < 0.01
+    assert table["chi2_pvalue"].iloc[0] < 0.01
+
+
+def test_sbc_ranks_layout():
+    result = _sbc(1.0)
+    assert result.ranks.shape == (1000, 1)
+    assert result.ranks.dtype == np.int64
+    assert result.ranks.min() >= 0 and result.ranks.max() <= 100
+    u = result.fractional_ranks()
+    assert ((u > 0) & (u < 1)).all()
+
+
+def test_sbc_is_reproducible():
+    np.testing.assert_array_equal(_sbc(1.0, seed=3).ranks, _sbc(1.0, seed=3).ranks)
+
+
+def test_sbc_accepts_scipy_prior_and_ragged_data():
+    result = sbc(
+        GaussianPosterior(),
+        stats.norm(),
+        simulator,
+        n_sims=300,
+        n_posterior_samples=50,
+        n_replicates=[2, 5, 9],
+        random_state=1,
+    )
+    assert result.ranks.shape == (300, 1)
+    assert result.uniformity_test()["ks_pvalue"].iloc[0] > 0.01
+
+
+def test_sbc_ranks_breaks_ties_at_random():
+    # Uninformative data: the posterior equals the discrete uniform prior on 0..4, so
+    # truths tie with many draws; ranks must stay uniform all the same.
+    class DiscretePosterior:
+        def sample(self, X, n_samples, random_state=None):
+            rng = np.random.default_rng(random_state)
+            return rng.integers(0, 5, size=(len(X), n_samples, 1)).astype(float)
+
+    rng = np.random.default_rng(5)
+    theta = rng.integers(0, 5, size=(1000, 1)).astype(float)
+    result = sbc_ranks(
+        DiscretePosterior(), np.zeros((1000, 1)), theta, 20, random_state=0
+    )
+    assert result.uniformity_test()["ks_pvalue"].iloc[0] > 0.01
+
+
+def test_sbc_expected_coverage_nominal_for_exact_posterior():
+    table = _sbc(1.0).expected_coverage([0.5, 0.8, 0.9, 0.95])
+    assert list(table.columns) == ["parameter", "level", "coverage", "se", "n"]
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+
+
+def test_sbc_expected_coverage_low_for_overconfident_posterior():
+    table = _sbc(0.5).expected_coverage([0.5, 0.9])
+    assert (table["coverage"] < table["level"] - 3 * table["se"]).all()
+
+
+def test_rank_counts_partition_the_ranks():
+    result = _sbc(1.0)
+    counts, edges = result.rank_counts(n_bins=7)
+    assert counts.shape == (7, 1) and counts.sum() == 1000
+    assert edges[0] == 0 and edges[-1] == 101
+    assert np.ptp(np.diff(edges)) <= 1
+
+
+def test_sbc_quantile_estimator_calibrated(test_set):
+    X, theta = test_set
+    result = sbc_ranks(QuantilePosterior(), X[:2000], theta[:2000], random_state=0)
+    assert result.is_quantile and result.ranks is None
+    assert result.uniformity_test()["chi2_pvalue"].iloc[0] > 0.01
+    table = result.quantile_calibration()
+    assert np.allclose(table["level"], QuantilePosterior.quantiles_)
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+    levels = result.expected_coverage()["level"]
+    np.testing.assert_allclose(sorted(levels), [0.5, 0.9])
+
+
+def test_sbc_quantile_estimator_overconfident_rejected(test_set):
+    X, theta = test_set
+    result = sbc_ranks(QuantilePosterior(0.5), X[:2000], theta[:2000])
+    assert result.uniformity_test()["chi2_pvalue"].iloc[0] < 0.01
+
+
+def test_sbc_needs_draws_or_quantiles():
+    with pytest.raises(TypeError, match="sample"):
+        sbc_ranks(object(), np.zeros((3, 1)), np.zeros((3, 1)))
+
+
+def test_sbc_result_from_ranks():
+    ranks = np.random.default_rng(0).integers(0, 100, size=(500, 2))
+    result = SBCResult(ranks, n_posterior_samples=99, parameter_names=["a", "b"])
+    table = result.uniformity_test(n_bins=10)
+    assert list(table["parameter"]) == ["a", "b"]
+    assert (table["n_bins"] == 10).all()
+
+
+# --- coverage -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "estimator", [IntervalPosterior(), SampleOnly()], ids=["predict_interval", "sample"]
+)
+def test_coverage_nominal_for_exact_intervals(test_set, estimator):
+    X, theta = test_set
+    table = coverage(estimator, X, theta, n_samples=400, random_state=1)
+    assert list(table["level"]) == [0.5, 0.8, 0.9, 0.95]
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+    level = table["level"]
+    np.testing.assert_allclose(table["se"], np.sqrt(level * (1 - level) / 4000))
+
+
+def test_coverage_from_quantile_levels(test_set):
+    X, theta = test_set
+    table = coverage(QuantilePosterior(), X, theta, levels=[0.5, 0.9])
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+
+
+def test_coverage_low_for_overconfident_intervals(test_set):
+    X, theta = test_set
+    table = coverage(IntervalPosterior(0.5), X, theta)
+    assert (table["coverage"] < table["level"] - 3 * table["se"]).all()
+
+
+def test_coverage_rejects_bad_levels(test_set):
+    X, theta = test_set
+    with pytest.raises(ValueError, match="levels"):
+        coverage(IntervalPosterior(), X, theta, levels=[0.5, 1.0])
+
+
+# --- assess -------------------------------------------------------------------
+
+
+def test_assess_risk_matches_bayes_risk(test_set):
+    X, theta = test_set
+    result = assess(IntervalPosterior(), X, theta, parameter_names=["mu"])
+    risk = result.risk()
+    assert abs(risk["risk"].iloc[0] - 1 / (M + 1)) < 3 * risk["risk_se"].iloc[0]
+    # Absolute loss of the posterior mean: E|N(0, v)| = sqrt(2 v / pi).
+    absolute = result.risk(loss="absolute")
+    expected = np.sqrt(2 / (np.pi * (M + 1)))
+    assert abs(absolute["risk"].iloc[0] - expected) < 3 * absolute["risk_se"].iloc[0]
+
+
+def test_assess_table_layout(test_set):
+    X, theta = test_set
+    result = assess(IntervalPosterior(), X[:10], theta[:10])
+    table = result.estimates
+    assert list(table.columns) == [
+        "estimator",
+        "dataset",
+        "parameter",
+        "truth",
+        "estimate",
+        "lower",
+        "upper",
+        "n_replicates",
+    ]
+    assert len(table) == 10
+    assert (table["estimator"] == "IntervalPosterior").all()
+    assert (table["parameter"] == "theta_0").all()
+    assert (table["n_replicates"] == M).all()
+    assert (table["lower"] < table["estimate"]).all()
+
+
+def test_assess_without_replicates_and_with_one_dimensional_y():
+    class Shrink:
+        def predict(self, X):
+            return np.asarray(X)[:, 0] / 2
+
+    rng = np.random.default_rng(0)
+    mu = rng.standard_normal(500)
+    result = assess(Shrink(), mu[:, None] + rng.standard_normal((500, 1)), mu)
+    table = result.estimates
+    assert table["n_replicates"].isna().all()
+    assert table["lower"].isna().all()
+    assert np.isnan(result.coverage()["coverage"].iloc[0])
+    assert abs(result.risk()["risk"].iloc[0] - 0.5) < 0.1
+
+
+def test_assess_sample_only_uses_posterior_mean(test_set):
+    X, theta = test_set
+    result = assess(SampleOnly(), X[:200], theta[:200], n_samples=2000, random_state=0)
+    exact = _posterior(X[:200])[0].ravel()
+    np.testing.assert_allclose(result.estimates["estimate"], exact, atol=0.05)
+    assert result.estimates["upper"].gt(result.estimates["lower"]).all()
+
+
+def test_assess_side_by_side_and_by_replicates():
+    rng = np.random.default_rng(3)
+    theta = prior(600, rng)
+    counts = np.repeat([2, 8], 300)
+    X = [
+        simulator(theta[i : i + 1], rng, n_replicates=m)[0]
+        for i, m in enumerate(counts)
+    ]
+    estimators = {"exact": IntervalPosterior(), "wide": IntervalPosterior(4.0)}
+    result = assess(estimators, X, pd.DataFrame(theta, columns=["mu"]), random_state=0)
+    assert set(result.estimates["n_replicates"]) == {2.0, 8.0}
+    cov = result.coverage()
+    assert list(cov["estimator"]) == ["exact", "wide"]
+    assert cov.set_index("estimator").loc["wide", "coverage"] > 0.99
+    by = result.rmse(by_replicates=True)
+    assert list(by["n_replicates"]) == [2.0, 8.0, 2.0, 8.0]
+    exact = by[by["estimator"] == "exact"]["rmse"].to_numpy()
+    assert exact[1] < exact[0]  # more replicates, smaller error
+    summary = result.summary()
+    assert {"risk", "bias", "rmse", "coverage", "width", "interval_score"} <= set(
+        summary.columns
+    )
+
+
+def test_interval_score_and_width_on_hand_table():
+    table = pd.DataFrame(
+        {
+            "estimator": "e",
+            "dataset": [0, 1, 2],
+            "parameter": "p",
+            "truth": [0.0, 3.0, -2.0],
+            "estimate": 0.0,
+            "lower": [-1.0, -1.0, -1.0],
+            "upper": [1.0, 1.0, 1.0],
+            "n_replicates": np.nan,
+        }
+    )
+    result = Assessment(table, alpha=0.1)
+    # widths 2; misses by 2 (above) and 1 (below) cost 2 / 0.1 per unit.
+    expected = np.mean([2, 2 + 20 * 2, 2 + 20 * 1])
+    assert result.interval_score()["interval_score"].iloc[0] == pytest.approx(expected)
+    assert result.width()["width"].iloc[0] == pytest.approx(2.0)
+    assert result.coverage()["coverage"].iloc[0] == pytest.approx(1 / 3)
+
+
+def test_risk_with_callable_losses(test_set):
+    X, theta = test_set
+    result = assess(GaussianPosterior(), X[:100], theta[:100], random_state=0)
+    squared = result.risk()["risk"].iloc[0]
+    elementwise = result.risk(loss=lambda t, e: (t - e) ** 2)
+    assert elementwise["risk"].iloc[0] == pytest.approx(squared)
+    scalar = result.risk(loss=lambda t, e: float(np.mean((t - e) ** 2)))
+    assert scalar["risk"].iloc[0] == pytest.approx(squared)
+    assert np.isnan(scalar["risk_se"].iloc[0])
+    with pytest.raises(ValueError, match="loss"):
+        result.risk(loss="pinball")
+
+
+def test_assess_checks_lengths(test_set):
+    X, theta = test_set
+    with pytest.raises(ValueError, match="data sets"):
+        assess(GaussianPosterior(), X[:5], theta[:6])
+
+
+# --- C2ST ---------------------------------------------------------------------
+
+
+def test_c2st_same_distribution_near_chance():
+    rng = np.random.default_rng(0)
+    accuracy = c2st(
+        rng.standard_normal((1000, 2)), rng.standard_normal((1000, 2)), random_state=0
+    )
+    assert abs(accuracy - 0.5) < 0.05
+
+
+def test_c2st_shifted_distributions_detected():
+    rng = np.random.default_rng(1)
+    accuracy = c2st(
+        rng.standard_normal((1000, 2)),
+        rng.standard_normal((1000, 2)) + 1.0,
+        random_state=0,
+    )
+    assert accuracy > 0.6
+
+
+def test_c2st_per_dataset_shape_and_seeding():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 200, 1))
+    b = rng.standard_normal((3, 200, 1)) + np.array([0.0, 0.0, 5.0])[:, None, None]
+    first = c2st_per_dataset(a, b, classifier="rf", random_state=0)
+    second = c2st_per_dataset(a, b, classifier="rf", random_state=0)
+    assert first.shape == (3,)
+    np.testing.assert_array_equal(first, second)
+    assert first[2] > 0.95
+
+
+def test_c2st_rejects_mismatched_dimensions():
+    with pytest.raises(ValueError, match="dimensions"):
+        c2st(np.zeros((10, 2)), np.zeros((10, 3)))

@@ -5,14 +5,25 @@ y=parameters)``, and then infers the parameters of any new data set in one forwa
 pass.
 """
 
-from .estimators import NeuralBayesEstimator, NeuralQuantileEstimator
+from . import long_format, pipeline, preprocessing
+from .estimators import (
+    NeuralBayesEstimator,
+    NeuralPosteriorEstimator,
+    NeuralQuantileEstimator,
+)
+from .pipeline import make_pipeline
 from .simulation import simulate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NeuralBayesEstimator",
+    "NeuralPosteriorEstimator",
     "NeuralQuantileEstimator",
     "simulate",
+    "make_pipeline",
+    "long_format",
+    "pipeline",
+    "preprocessing",
     "__version__",
 ]

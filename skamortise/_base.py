@@ -65,13 +65,15 @@ class BaseNeuralEstimator(BaseEstimator):
         """Map parameters to the unbounded space the network models."""
         if self.parameter_transform_ is None:
             return y
-        return self.parameter_transform_.inverse(torch.tensor(np.ascontiguousarray(y))).numpy()
+        y = torch.tensor(np.ascontiguousarray(y))
+        return self.parameter_transform_.inverse(y).numpy()
 
     def _to_parameter_space(self, u: np.ndarray) -> np.ndarray:
         """Map ``(..., n_parameters)`` training-space values into the support."""
         if self.parameter_transform_ is None:
             return u
-        return self.parameter_transform_(torch.tensor(np.ascontiguousarray(u))).numpy()
+        u = torch.tensor(np.ascontiguousarray(u))
+        return self.parameter_transform_(u).numpy()
 
     def _make_parameter_transform(self, y: np.ndarray):
         """The bounds bijection (None if unbounded), after checking ``y`` is inside."""
@@ -98,8 +100,13 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # -------------------------------------------------------------------- validation
     def _event_ndim(self) -> int:
-        # Grid summary networks (CNNs) declare how many trailing axes form one event.
-        return int(getattr(self.summary_network, "event_ndim", 1))
+        # Grid summary networks (CNNs) declare how many trailing axes form one event,
+        # as an attribute or, when it depends on their kwargs, through a hook.
+        spec = self.summary_network
+        from_kwargs = getattr(spec, "event_ndim_from_kwargs", None)
+        if from_kwargs is not None:
+            return int(from_kwargs(self.summary_network_kwargs or {}))
+        return int(getattr(spec, "event_ndim", 1))
 
     def _is_tabular(self, X) -> bool:
         return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2

@@ -1,0 +1,17 @@
+"""Summary transformers for simulated data sets, scikit-learn compatible.
+
+They turn replicated data ``(n_datasets, n_replicates, n_features)``, ragged lists
+of replicates and time series into the vectors any estimator takes, inside a
+:class:`skamortise.pipeline.Pipeline`.
+"""
+
+from ._replicates import ReplicateSummaries
+from ._reshape import ReshapeReplicates
+from ._series import TimeSeriesSummaries, autocorrelation
+
+__all__ = [
+    "ReplicateSummaries",
+    "ReshapeReplicates",
+    "TimeSeriesSummaries",
+    "autocorrelation",
+]

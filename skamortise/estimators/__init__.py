@@ -1,6 +1,11 @@
 """The estimator families, one module each."""
 
 from .point import NeuralBayesEstimator
+from .posterior import NeuralPosteriorEstimator
 from .quantile import NeuralQuantileEstimator
 
-__all__ = ["NeuralBayesEstimator", "NeuralQuantileEstimator"]
+__all__ = [
+    "NeuralBayesEstimator",
+    "NeuralPosteriorEstimator",
+    "NeuralQuantileEstimator",
+]

@@ -6,7 +6,11 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
+from skamortise import (
+    NeuralBayesEstimator,
+    NeuralPosteriorEstimator,
+    NeuralQuantileEstimator,
+)
 
 # Small networks keep the ~50 checks fast; the defaults are exercised elsewhere.
 SMALL = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
@@ -16,6 +20,11 @@ ESTIMATORS = [
     NeuralBayesEstimator(loss="absolute", **SMALL),
     NeuralQuantileEstimator(**SMALL),
     NeuralQuantileEstimator(quantiles=None, **SMALL),
+    NeuralPosteriorEstimator("gaussian", **SMALL),
+    NeuralPosteriorEstimator("mixture", n_components=2, **SMALL),
+    NeuralPosteriorEstimator(
+        "spline", distribution_kwargs={"n_transforms": 1, "hidden_features": 8}, **SMALL
+    ),
 ]
 
 

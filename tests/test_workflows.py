@@ -13,11 +13,15 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
+from skamortise import (
+    NeuralBayesEstimator,
+    NeuralPosteriorEstimator,
+    NeuralQuantileEstimator,
+)
 
 from conftest import SMALL
 
-FAMILIES = [NeuralBayesEstimator, NeuralQuantileEstimator]
+FAMILIES = [NeuralBayesEstimator, NeuralQuantileEstimator, NeuralPosteriorEstimator]
 
 
 @pytest.mark.parametrize("cls", FAMILIES)

@@ -10,6 +10,7 @@ from .estimators import (
     NeuralBayesEstimator,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
+    NeuralRatioEstimator,
 )
 from .pipeline import make_pipeline
 from .simulation import simulate
@@ -20,6 +21,7 @@ __all__ = [
     "NeuralBayesEstimator",
     "NeuralPosteriorEstimator",
     "NeuralQuantileEstimator",
+    "NeuralRatioEstimator",
     "simulate",
     "make_pipeline",
     "long_format",

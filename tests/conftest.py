@@ -36,6 +36,8 @@ def ragged(gaussian_model):
     rng = np.random.default_rng(2)
     theta = gaussian_model.prior(300, rng)
     counts = rng.integers(1, 12, size=300)
-    X = [gaussian_model.simulator(t[None], rng, n_replicates=m)[0]
-         for t, m in zip(theta, counts, strict=True)]
+    X = [
+        gaussian_model.simulator(t[None], rng, n_replicates=m)[0]
+        for t, m in zip(theta, counts, strict=True)
+    ]
     return X, theta

@@ -4,11 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import SMALL
 from sklearn.exceptions import NotFittedError
 
 from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
-
-from conftest import SMALL
 
 
 @pytest.mark.parametrize("layout", ["tabular", "replicated", "ragged"])
@@ -70,7 +69,9 @@ def test_fit_leaves_global_torch_rng_alone(tabular):
 
 def test_pandas_names_label_outputs(tabular):
     X, y = tabular
-    Xdf = pd.DataFrame(X, columns=["mean", "log_sd"], index=[f"d{i}" for i in range(len(X))])
+    Xdf = pd.DataFrame(
+        X, columns=["mean", "log_sd"], index=[f"d{i}" for i in range(len(X))]
+    )
     ydf = pd.DataFrame(y, columns=["mu", "sigma"])
     est = NeuralQuantileEstimator(**SMALL).fit(Xdf, ydf)
     assert est.parameter_names_ == ["mu", "sigma"]
@@ -78,14 +79,19 @@ def test_pandas_names_label_outputs(tabular):
     assert isinstance(est.predict(Xdf), np.ndarray)  # arrays unless asked
     est.set_output(transform="pandas")
     pred = est.predict(Xdf.iloc[:3])
-    assert list(pred.columns) == ["mu", "sigma"] and list(pred.index) == ["d0", "d1", "d2"]
+    assert list(pred.columns) == ["mu", "sigma"] and list(pred.index) == [
+        "d0",
+        "d1",
+        "d2",
+    ]
     q = est.predict_quantiles(Xdf.iloc[:3])
     assert q.columns.names == ["parameter", "quantile"] and q.shape == (3, 6)
     iv = est.predict_interval(Xdf.iloc[:3])
     assert ("sigma", "upper") in iv.columns
-    np.testing.assert_array_equal(iv.to_numpy().reshape(3, 2, 2),
-                                  est.set_output(transform="default")
-                                  .predict_interval(Xdf.iloc[:3]))
+    np.testing.assert_array_equal(
+        iv.to_numpy().reshape(3, 2, 2),
+        est.set_output(transform="default").predict_interval(Xdf.iloc[:3]),
+    )
 
 
 def test_pandas_series_for_one_d_y(tabular):
@@ -120,8 +126,9 @@ def test_user_summary_network_class(replicated):
         def forward(self, x):
             return self.out(torch.cat([x.mean(1), x.std(1)], dim=1))
 
-    est = NeuralBayesEstimator(summary_network=MeanAndSpread,
-                               summary_network_kwargs={"width": 4}, **SMALL).fit(X, y)
+    est = NeuralBayesEstimator(
+        summary_network=MeanAndSpread, summary_network_kwargs={"width": 4}, **SMALL
+    ).fit(X, y)
     assert est.predict(X[:3]).shape == (3, 2)
 
 

@@ -10,6 +10,7 @@ from skamortise import (
     NeuralBayesEstimator,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
+    NeuralRatioEstimator,
 )
 
 # Small networks keep the ~50 checks fast; the defaults are exercised elsewhere.
@@ -25,6 +26,7 @@ ESTIMATORS = [
     NeuralPosteriorEstimator(
         "spline", distribution_kwargs={"n_transforms": 1, "hidden_features": 8}, **SMALL
     ),
+    NeuralRatioEstimator(**SMALL),
 ]
 
 

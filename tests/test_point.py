@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 from scipy import stats
 
 from skamortise import NeuralBayesEstimator, simulate
-
-from conftest import SMALL
 
 TRAIN = dict(hidden_layer_sizes=(32, 32), max_epochs=60, random_state=0)
 
@@ -15,18 +14,30 @@ TRAIN = dict(hidden_layer_sizes=(32, 32), max_epochs=60, random_state=0)
 @pytest.fixture(scope="module")
 def skewed(gaussian_model):
     """m = 3 replicates: the posterior of sigma is clearly right-skewed."""
-    X, y = simulate(gaussian_model.prior, gaussian_model.simulator, 4000,
-                    n_replicates=3, random_state=0)
-    Xt, yt = simulate(gaussian_model.prior, gaussian_model.simulator, 1000,
-                      n_replicates=3, random_state=1)
+    X, y = simulate(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        4000,
+        n_replicates=3,
+        random_state=0,
+    )
+    Xt, yt = simulate(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        1000,
+        n_replicates=3,
+        random_state=1,
+    )
     return X, y, Xt, yt
 
 
 @pytest.fixture(scope="module")
 def fitted(skewed):
     X, y, _, _ = skewed
-    return {loss: NeuralBayesEstimator(loss=loss, **TRAIN).fit(X, y)
-            for loss in ("squared", "absolute", "tanh")}
+    return {
+        loss: NeuralBayesEstimator(loss=loss, **TRAIN).fit(X, y)
+        for loss in ("squared", "absolute", "tanh")
+    }
 
 
 def test_squared_loss_approaches_the_posterior_mean(fitted, skewed, gaussian_model):
@@ -61,7 +72,9 @@ MEDIAN = stats.gamma.ppf(0.5, 2)
 @pytest.mark.parametrize("loss, constant", [("squared", 2.0), ("absolute", MEDIAN)])
 def test_each_loss_finds_its_bayes_estimator(loss, constant, exponential_gamma):
     # the mean and median constants differ by 19%: 8% separates them
-    assert _fitted_constant(exponential_gamma, loss) == pytest.approx(constant, rel=0.08)
+    assert _fitted_constant(exponential_gamma, loss) == pytest.approx(
+        constant, rel=0.08
+    )
 
 
 def test_tanh_loss_moves_towards_the_mode(exponential_gamma):

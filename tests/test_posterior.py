@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 from scipy import stats
 
 from skamortise import NeuralPosteriorEstimator, simulate
-
-from conftest import SMALL
 
 DISTRIBUTIONS = ["gaussian", "mixture", "coupling", "spline", "maf"]
 TINY_FLOW = {"n_transforms": 2, "hidden_features": 16}
@@ -15,8 +14,9 @@ TINY_FLOW = {"n_transforms": 2, "hidden_features": 16}
 
 def _npe(distribution, **params):
     options = {} if distribution in ("gaussian", "mixture") else TINY_FLOW
-    return NeuralPosteriorEstimator(distribution, distribution_kwargs=options,
-                                    n_components=3, **{**SMALL, **params})
+    return NeuralPosteriorEstimator(
+        distribution, distribution_kwargs=options, n_components=3, **{**SMALL, **params}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,9 @@ def test_shapes_and_dtypes(distribution, fitted_1d, normal_mean):
 def test_density_integrates_to_one_in_1d(distribution, fitted_1d):
     grid = np.linspace(-8, 8, 4001)
     for x in (-1.0, 0.5, 2.0):
-        density = np.exp(fitted_1d[distribution].log_prob(np.full((len(grid), 1), x),
-                                                          grid))
+        density = np.exp(
+            fitted_1d[distribution].log_prob(np.full((len(grid), 1), x), grid)
+        )
         assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=0.01)
 
 
@@ -77,14 +78,20 @@ def test_fits_the_exact_posterior(distribution, normal_mean):
 
 
 def test_density_integrates_to_one_in_2d_with_bounds(gaussian_model):
-    X, y = simulate(gaussian_model.prior, gaussian_model.simulator, 1500,
-                    n_replicates=5, random_state=0)
+    X, y = simulate(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        1500,
+        n_replicates=5,
+        random_state=0,
+    )
     est = _npe("coupling", bounds=gaussian_model.bounds, max_epochs=10).fit(X, y)
     mu, sigma = np.meshgrid(np.linspace(-6, 6, 241), np.linspace(1e-4, 8, 241))
     grid = np.column_stack([mu.ravel(), sigma.ravel()])
     density = np.exp(est.log_prob(np.repeat(X[:1], len(grid), axis=0), grid))
-    total = np.trapezoid(np.trapezoid(density.reshape(mu.shape), mu[0], axis=1),
-                         sigma[:, 0])
+    total = np.trapezoid(
+        np.trapezoid(density.reshape(mu.shape), mu[0], axis=1), sigma[:, 0]
+    )
     assert total == pytest.approx(1.0, abs=0.02)
     draws = est.sample([X[0] * 1e3, X[1] * -1e3, X[2]], 500, random_state=0)
     assert (draws[..., 1] > 0).all()
@@ -106,7 +113,9 @@ def test_sampling_is_seeded_and_leaves_global_rng(fitted_1d, normal_mean):
 def test_median_point_estimate(normal_mean):
     X, theta = normal_mean
     est = _npe("gaussian", point_estimate="median").fit(X, theta)
-    np.testing.assert_allclose(est.predict(X[:5]), est.predict_quantiles(X[:5], [0.5])[..., 0])
+    np.testing.assert_allclose(
+        est.predict(X[:5]), est.predict_quantiles(X[:5], [0.5])[..., 0]
+    )
 
 
 def test_score_is_mean_log_density(fitted_1d, normal_mean):

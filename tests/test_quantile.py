@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -10,18 +11,20 @@ from hypothesis.extra.numpy import arrays
 from skamortise import NeuralQuantileEstimator, simulate
 from skamortise.nn.heads import QuantileFunctionHead, QuantileHead
 
-from conftest import SMALL
-
 BOUNDS = [(None, None), (0.0, None)]
 
 
 @pytest.fixture(scope="module")
 def fitted(tabular):
     X, y = tabular
-    return (NeuralQuantileEstimator(quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
-                                    bounds=BOUNDS, **SMALL).fit(X, y),
-            NeuralQuantileEstimator(quantiles=None, bounds=[(None, 1.0), (0.0, 5.0)],
-                                    **SMALL).fit(X, np.clip(y, None, 0.999)))
+    return (
+        NeuralQuantileEstimator(
+            quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), bounds=BOUNDS, **SMALL
+        ).fit(X, y),
+        NeuralQuantileEstimator(
+            quantiles=None, bounds=[(None, 1.0), (0.0, 5.0)], **SMALL
+        ).fit(X, np.clip(y, None, 0.999)),
+    )
 
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=64)
@@ -98,8 +101,9 @@ def test_predict_is_the_median(fitted, tabular):
     X, _ = tabular
     fixed, anylevel = fitted
     np.testing.assert_allclose(fixed.predict(X), fixed.predict_quantiles(X)[..., 2])
-    np.testing.assert_allclose(anylevel.predict(X),
-                               anylevel.predict_quantiles(X, quantiles=[0.5])[..., 0])
+    np.testing.assert_allclose(
+        anylevel.predict(X), anylevel.predict_quantiles(X, quantiles=[0.5])[..., 0]
+    )
 
 
 def test_any_level_variant_needs_levels(fitted, tabular):
@@ -109,12 +113,26 @@ def test_any_level_variant_needs_levels(fitted, tabular):
 
 
 def test_quantiles_track_the_exact_posterior(gaussian_model):
-    X, y = simulate(gaussian_model.prior, gaussian_model.simulator, 3000,
-                    n_replicates=10, random_state=0)
-    Xt, yt = simulate(gaussian_model.prior, gaussian_model.simulator, 1000,
-                      n_replicates=10, random_state=1)
-    est = NeuralQuantileEstimator(quantiles=(0.05, 0.5, 0.95), bounds=BOUNDS,
-                                  hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
+    X, y = simulate(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        3000,
+        n_replicates=10,
+        random_state=0,
+    )
+    Xt, yt = simulate(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        1000,
+        n_replicates=10,
+        random_state=1,
+    )
+    est = NeuralQuantileEstimator(
+        quantiles=(0.05, 0.5, 0.95),
+        bounds=BOUNDS,
+        hidden_layer_sizes=(32, 32),
+        random_state=0,
+    ).fit(X, y)
     exact = gaussian_model.posterior_quantile(Xt, [0.05, 0.5, 0.95])
     q = est.predict_quantiles(Xt)
     spread = exact[..., 2] - exact[..., 0]

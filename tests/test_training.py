@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 
 from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator
 from skamortise._training import evaluate
-
-from conftest import SMALL
 
 
 def test_history_and_best_weights(tabular):
@@ -27,24 +26,30 @@ def test_kept_weights_are_the_best_validation_weights(tabular):
     rng = np.random.RandomState(0)
     rng.randint(0, 2**31 - 1, size=2)
     valid = rng.permutation(len(X))[: int(np.ceil(0.1 * len(X)))]
-    batch = est._batch(est._validate_X(X[valid], reset=False), y[valid],
-                       torch.device("cpu"), torch.float64)
+    batch = est._batch(
+        est._validate_X(X[valid], reset=False),
+        y[valid],
+        torch.device("cpu"),
+        torch.float64,
+    )
     loss = evaluate(est.network_, est._loss, batch)
     assert loss == pytest.approx(min(est.history_["valid_loss"]), rel=1e-4)
 
 
 def test_early_stopping_stops_before_max_epochs(tabular):
     X, y = tabular
-    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 500, "n_iter_no_change": 3,
-                                  "learning_rate": 0.05}).fit(X, y)
+    est = NeuralBayesEstimator(
+        **{**SMALL, "max_epochs": 500, "n_iter_no_change": 3, "learning_rate": 0.05}
+    ).fit(X, y)
     assert est.n_epochs_ < 500
     assert est.n_epochs_ - est.best_epoch_ == 4
 
 
 def test_learning_rate_halves_on_plateau(tabular):
     X, y = tabular
-    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 200, "n_iter_no_change": 6,
-                                  "learning_rate": 0.05}).fit(X, y)
+    est = NeuralBayesEstimator(
+        **{**SMALL, "max_epochs": 200, "n_iter_no_change": 6, "learning_rate": 0.05}
+    ).fit(X, y)
     rates = est.history_["learning_rate"]
     assert rates[0] == 0.05 and min(rates) < 0.05
 
@@ -77,7 +82,9 @@ def test_non_finite_loss_is_a_clear_error_and_no_nan_weights(tabular):
         return value * np.nan if calls["n"] > 20 else value
 
     est = NeuralBayesEstimator(loss=loss, batch_size=100, **SMALL)
-    with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+.*learning_rate"):
+    with pytest.raises(
+        FloatingPointError, match=r"epoch \d+, batch \d+.*learning_rate"
+    ):
         est.fit(X, y)
     assert not hasattr(est, "network_")  # no half-trained model passed off as fitted
 
@@ -136,8 +143,15 @@ class CountingSimulator:
 def test_fit_simulator_refreshes_training_data(refresh, gaussian_model):
     sim = CountingSimulator(gaussian_model)
     est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 4, "n_iter_no_change": 50})
-    est.fit_simulator(gaussian_model.prior, sim, 200, n_validation=50,
-                      refresh=refresh, refresh_every=2, n_replicates=5)
+    est.fit_simulator(
+        gaussian_model.prior,
+        sim,
+        200,
+        n_validation=50,
+        refresh=refresh,
+        refresh_every=2,
+        n_replicates=5,
+    )
     # one call each for training and validation, plus one per refresh (epochs 3)
     assert sim.calls == 2 + (refresh is not None)
     assert est.replicated_ and est.predict(np.zeros((2, 5, 1))).shape == (2, 2)
@@ -145,15 +159,21 @@ def test_fit_simulator_refreshes_training_data(refresh, gaussian_model):
 
 def test_fit_simulator_across_replicate_counts(gaussian_model):
     est = NeuralQuantileEstimator(**SMALL)
-    est.fit_simulator(gaussian_model.prior, gaussian_model.simulator, 300,
-                      n_replicates=range(1, 20), refresh="data")
+    est.fit_simulator(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        300,
+        n_replicates=range(1, 20),
+        refresh="data",
+    )
     assert est.predict_quantiles(np.zeros((1, 7, 1))).shape == (1, 2, 3)
 
 
 def test_fit_simulator_is_reproducible(gaussian_model):
     def fitted():
         return NeuralBayesEstimator(**{**SMALL, "max_epochs": 3}).fit_simulator(
-            gaussian_model.prior, gaussian_model.simulator, 200, n_replicates=4)
+            gaussian_model.prior, gaussian_model.simulator, 200, n_replicates=4
+        )
 
     X = np.random.default_rng(0).normal(size=(3, 4, 1))
     assert np.array_equal(fitted().predict(X), fitted().predict(X))
@@ -162,4 +182,5 @@ def test_fit_simulator_is_reproducible(gaussian_model):
 def test_fit_simulator_rejects_bad_refresh(gaussian_model):
     with pytest.raises(ValueError, match="refresh"):
         NeuralBayesEstimator(**SMALL).fit_simulator(
-            gaussian_model.prior, gaussian_model.simulator, 50, refresh="always")
+            gaussian_model.prior, gaussian_model.simulator, 50, refresh="always"
+        )

@@ -7,6 +7,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -17,11 +18,15 @@ from skamortise import (
     NeuralBayesEstimator,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
+    NeuralRatioEstimator,
 )
 
-from conftest import SMALL
-
-FAMILIES = [NeuralBayesEstimator, NeuralQuantileEstimator, NeuralPosteriorEstimator]
+FAMILIES = [
+    NeuralBayesEstimator,
+    NeuralQuantileEstimator,
+    NeuralPosteriorEstimator,
+    NeuralRatioEstimator,
+]
 
 
 @pytest.mark.parametrize("cls", FAMILIES)
@@ -53,8 +58,9 @@ def test_grid_search_two_hyperparameters_with_dataframe_y(tabular):
 
 def test_grid_search_on_replicated_data(replicated):
     X, y = replicated
-    search = GridSearchCV(NeuralQuantileEstimator(**SMALL),
-                          {"learning_rate": [1e-3, 1e-2]}, cv=2).fit(X, y)
+    search = GridSearchCV(
+        NeuralQuantileEstimator(**SMALL), {"learning_rate": [1e-3, 1e-2]}, cv=2
+    ).fit(X, y)
     assert search.best_estimator_.predict_quantiles(X[:2]).shape == (2, 2, 3)
 
 
@@ -79,6 +85,7 @@ def test_regression_quality_on_sklearn_check_data():
     X, y = make_regression(n_samples=200, n_features=10, noise=1.0, random_state=0)
     y = StandardScaler().fit_transform(y[:, None])[:, 0]
     X = StandardScaler().fit_transform(X)
-    est = NeuralBayesEstimator(hidden_layer_sizes=(16,), max_epochs=100,
-                               random_state=0).fit(X, y)
+    est = NeuralBayesEstimator(
+        hidden_layer_sizes=(16,), max_epochs=100, random_state=0
+    ).fit(X, y)
     assert r2_score(y, est.predict(X)) > 0.5

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .mlp import MLP
+
 
 class QuantileHead(nn.Module):
     """Quantiles at fixed levels that cannot cross.
@@ -55,3 +57,34 @@ class QuantileFunctionHead(nn.Module):
         steps = torch.sigmoid((z - self.centres) / self.width) * self.width
         basis = torch.cat([z, steps], dim=-1)  # (B, p, K, 1 + n_steps)
         return shift + (basis * weights.unsqueeze(-2)).sum(dim=-1)
+
+
+class RatioHead(nn.Module):
+    """Classifier logit ``h(S(Z), theta)``: at the optimum, the log ratio.
+
+    ``forward(summary, theta)`` takes summaries ``(n, s)`` and parameters ``(n, p)`` or
+    ``(n, k, p)`` (``k`` values per data set, e.g. MCMC chains or a grid) and returns
+    logits ``(n,)`` or ``(n, k)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        n_parameters: int,
+        hidden_layer_sizes=(64, 64),
+        activation: str = "relu",
+    ):
+        super().__init__()
+        self.mlp = MLP(
+            in_features + n_parameters,
+            hidden_layer_sizes,
+            out_features=1,
+            activation=activation,
+        )
+
+    def forward(self, summary: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        if theta.ndim == summary.ndim + 1:
+            summary = summary.unsqueeze(-2).expand(*theta.shape[:-1], summary.shape[-1])
+        return self.mlp(torch.cat([summary, theta], dim=-1).flatten(0, -2)).reshape(
+            theta.shape[:-1]
+        )

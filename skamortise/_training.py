@@ -37,8 +37,34 @@ class Batch:
         return self.x.shape[0]
 
     def take(self, index) -> Batch:
-        mask = None if self.mask is None else self.mask[index]
-        return Batch(self.x[index], mask, self.y[index])
+        if self.mask is None:
+            return Batch(self.x[index], None, self.y[index])
+        # Drop replicate columns that are padding in every selected data set.
+        mask = self.mask[index]
+        width = int(mask.sum(dim=1).max())
+        return Batch(self.x[index][:, :width], mask[:, :width], self.y[index])
+
+
+def _minibatch_order(data: Batch, batch_size: int, generator) -> list[torch.Tensor]:
+    """Random minibatches; ragged data are bucketed by replicate count.
+
+    For ragged data, windows of 50 batches are sorted by replicate count before
+    being cut, and the batches then shuffled: each batch holds similar counts, so
+    little padding is computed, while every epoch still visits all pairs in random
+    order.
+    """
+    order = torch.randperm(len(data), generator=generator)
+    if data.mask is None:
+        return list(order.split(batch_size))
+    counts = data.mask.sum(dim=1).cpu()[order]
+    window = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), window):
+        part = order[start : start + window]
+        part = part[torch.argsort(counts[start : start + window], stable=True)]
+        batches.extend(part.split(batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator)
+    return [batches[i] for i in shuffle]
 
 
 @dataclass
@@ -65,10 +91,9 @@ LossFn = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
 
 def _train_epoch(network, loss_fn, data, config, optimizer, generator, epoch):
     network.train()
-    order = torch.randperm(len(data), generator=generator).to(data.x.device)
     total, count = 0.0, 0
-    for i, start in enumerate(range(0, len(data), config.batch_size)):
-        batch = data.take(order[start : start + config.batch_size])
+    for i, index in enumerate(_minibatch_order(data, config.batch_size, generator)):
+        batch = data.take(index.to(data.x.device))
         loss = loss_fn(network, batch, generator)
         if not torch.isfinite(loss):
             raise _NonFiniteLoss(epoch, i, loss.item())

@@ -12,6 +12,7 @@ from .estimators import (
     NeuralQuantileEstimator,
     NeuralRatioEstimator,
 )
+from .io import load, save
 from .pipeline import make_pipeline
 from .simulation import simulate
 
@@ -24,6 +25,8 @@ __all__ = [
     "NeuralRatioEstimator",
     "simulate",
     "make_pipeline",
+    "load",
+    "save",
     "long_format",
     "pipeline",
     "preprocessing",

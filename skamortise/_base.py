@@ -75,12 +75,17 @@ class BaseNeuralEstimator(BaseEstimator):
         u = torch.tensor(np.ascontiguousarray(u))
         return self.parameter_transform_(u).numpy()
 
-    def _make_parameter_transform(self, y: np.ndarray):
-        """The bounds bijection (None if unbounded), after checking ``y`` is inside."""
+    def _bounds_transform(self, n_parameters: int) -> BoundsTransform | None:
         bounds = getattr(self, "bounds", None)
         if bounds is None:
             return None
-        transform = BoundsTransform.from_bounds(bounds, n_parameters=y.shape[1])
+        return BoundsTransform.from_bounds(bounds, n_parameters=n_parameters)
+
+    def _make_parameter_transform(self, y: np.ndarray):
+        """The bounds bijection (None if unbounded), after checking ``y`` is inside."""
+        transform = self._bounds_transform(y.shape[1])
+        if transform is None:
+            return None
         lower, upper = transform.lower.numpy(), transform.upper.numpy()
         outside = ~((y > lower) & (y < upper)).all(axis=0)
         if outside.any():
@@ -465,6 +470,36 @@ class BaseNeuralEstimator(BaseEstimator):
             refresh=None if refresh is None else fresh,
             refresh_every=refresh_every,
         )
+
+    # -------------------------------------------------------------- persistence
+    def save(self, path) -> None:
+        """Save the estimator to ``path`` in skamortise's safe format.
+
+        The file holds plain data only (hyperparameters and fitted attributes as
+        JSON, network weights as tensors); :func:`skamortise.load` reads it back
+        without executing anything from it, on any device.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write.
+        """
+        from .io import save
+
+        save(self, path)
+
+    def _restore_network(self, state_dict: dict, device) -> None:
+        """Rebuild the network from the fitted metadata and load its weights."""
+        self._check_family_params()
+        transform = self._bounds_transform(self.n_parameters_)
+        self.parameter_transform_ = (
+            None if transform is None or transform.is_identity else transform
+        )
+        shape = (1, 1, *self.event_shape_) if self.replicated_ else (1, *self.event_shape_)
+        data = Data(np.zeros(shape), None, self.replicated_)
+        network = self._new_network(data, self.n_parameters_, seed=0)
+        network.load_state_dict(state_dict)
+        self.network_ = network.to(device=device, dtype=torch.float64)
 
     # ---------------------------------------------------------------- inference
     def __sklearn_is_fitted__(self) -> bool:

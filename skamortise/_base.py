@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +24,7 @@ from . import _output
 from ._data import Data, as_data, is_ragged
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
-from ._training import Batch, TrainingConfig, evaluate, train
+from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
 from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
@@ -52,6 +53,8 @@ class BaseNeuralEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "device": [str],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ family hooks
@@ -274,6 +277,9 @@ class BaseNeuralEstimator(BaseEstimator):
             weight_decay=self.weight_decay,
             verbose=self.verbose,
             refresh_every=refresh_every,
+            checkpoint=None
+            if self.checkpoint_dir is None
+            else Checkpoint(self.checkpoint_dir, self.checkpoint_every),
         )
 
     def _split(self, n: int, rng) -> tuple[np.ndarray, np.ndarray | None]:
@@ -310,6 +316,13 @@ class BaseNeuralEstimator(BaseEstimator):
         """Standardised tensors for ``data`` (and training-space ``y``)."""
         data = standardise_data(data, self.x_loc_, self.x_scale_)
         x = torch.tensor(data.values, dtype=dtype, device=device)
+        if not torch.isfinite(x).all():
+            raise ValueError(
+                "X has values too large for the network after standardisation by the "
+                "training data's scale (|X| up to "
+                f"{np.abs(data.values).max() * np.max(self.x_scale_):.3g}); such data "
+                "lie far outside what the estimator was trained on."
+            )
         mask = None if data.mask is None else torch.tensor(data.mask, device=device)
         if y is None:
             target = torch.empty(len(data), 0, dtype=dtype, device=device)
@@ -357,6 +370,8 @@ class BaseNeuralEstimator(BaseEstimator):
             self.parameter_transform_ = self._make_parameter_transform(y)
             self.x_loc_, self.x_scale_ = data_moments(data)
             self.y_loc_, self.y_scale_ = parameter_moments(self._to_training_space(y))
+            _check_scales(self.x_loc_, self.x_scale_, "X")
+            _check_scales(self.y_loc_, self.y_scale_, "y")
             network = self._new_network(data, y.shape[1], init_seed)
         else:
             network = self.network_
@@ -495,7 +510,9 @@ class BaseNeuralEstimator(BaseEstimator):
         self.parameter_transform_ = (
             None if transform is None or transform.is_identity else transform
         )
-        shape = (1, 1, *self.event_shape_) if self.replicated_ else (1, *self.event_shape_)
+        shape = (
+            (1, 1, *self.event_shape_) if self.replicated_ else (1, *self.event_shape_)
+        )
         data = Data(np.zeros(shape), None, self.replicated_)
         network = self._new_network(data, self.n_parameters_, seed=0)
         network.load_state_dict(state_dict)
@@ -591,6 +608,7 @@ class BaseNeuralEstimator(BaseEstimator):
         return X.index if hasattr(X, "index") and len(X.index) == n else range(n)
 
     def _output_estimates(self, values: np.ndarray, X):
+        _check_finite_output(values)
         one_d = self._y_ndim == 1
         if self._pandas():
             return _output.estimates_frame(
@@ -599,6 +617,7 @@ class BaseNeuralEstimator(BaseEstimator):
         return values.reshape(-1) if one_d else values
 
     def _output_levels(self, values: np.ndarray, X, levels, level_name: str):
+        _check_finite_output(values)
         if self._pandas():
             return _output.levels_frame(
                 values,
@@ -610,6 +629,7 @@ class BaseNeuralEstimator(BaseEstimator):
         return values
 
     def _output_samples(self, values: np.ndarray, X):
+        _check_finite_output(values)
         if self._pandas():
             return _output.samples_frame(
                 values, self.parameter_names_, self._index(X, len(values))
@@ -632,6 +652,22 @@ class BaseNeuralEstimator(BaseEstimator):
         if network is not None and next(network.parameters()).device.type != "cpu":
             state["network_"] = copy.deepcopy(network).cpu()
         return state
+
+
+def _check_scales(loc, scale, name: str) -> None:
+    if not (np.isfinite(loc).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            f"{name} has values too large to standardise (their mean or standard "
+            "deviation overflows float64); rescale them before fitting."
+        )
+
+
+def _check_finite_output(values: np.ndarray) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "The network produced non-finite outputs for some data sets: the input "
+            "is probably far outside the training data."
+        )
 
 
 def _ndim(X) -> int:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -76,6 +79,52 @@ class TrainingConfig:
     weight_decay: float = 0.0
     verbose: int = 0
     refresh_every: int | None = None
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class Checkpoint:
+    """Training state saved every ``every`` epochs to ``directory/checkpoint.pt``.
+
+    The state (weights, optimiser, learning-rate schedule, random generator, best
+    weights, history) is enough to resume exactly where training stood, so a resumed
+    run ends with the same weights as an uninterrupted one. A checkpoint of a run that
+    finished is not resumed: the next fit starts afresh and overwrites it.
+    """
+
+    directory: str | os.PathLike
+    every: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.directory) / "checkpoint.pt"
+
+    def save(self, state: dict) -> None:
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(state, handle)
+            os.replace(tmp, self.path)  # atomic: a crash never leaves half a file
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def load(self, fingerprint: list) -> dict | None:
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        if state["finished"]:
+            return None
+        if state["fingerprint"] != fingerprint:
+            warnings.warn(
+                f"The checkpoint in {self.directory} was made for other training data "
+                "or another network; starting afresh.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return None
+        return state
 
 
 @dataclass
@@ -165,12 +214,53 @@ def train(
     history = {"train_loss": [], "valid_loss": [], "learning_rate": [], "time": []}
     result = TrainingResult(history=history)
     best_loss, best_state = math.inf, copy.deepcopy(network.state_dict())
-    epochs = range(1, config.max_epochs + 1)
+    first = 1
+    fingerprint = [
+        len(train_data),
+        list(train_data.x.shape[1:]),
+        sorted(network.state_dict()),
+    ]
+    saved = config.checkpoint.load(fingerprint) if config.checkpoint else None
+    if saved is not None:
+        network.load_state_dict(saved["network"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        best_state, best_loss = saved["best_state"], saved["best_loss"]
+        history.update(saved["history"])
+        result.n_epochs, result.best_epoch = saved["epoch"], saved["best_epoch"]
+        first = saved["epoch"] + 1
+
+    def checkpoint(epoch, finished=False):
+        config.checkpoint.save(
+            {
+                "network": network.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "best_state": best_state,
+                "best_loss": best_loss,
+                "history": history,
+                "epoch": epoch,
+                "best_epoch": result.best_epoch,
+                "finished": finished,
+                "fingerprint": fingerprint,
+            }
+        )
+
+    epochs = range(first, config.max_epochs + 1)
     progress = None
     if config.verbose:
         from tqdm.auto import tqdm
 
-        progress = tqdm(epochs, desc="training", unit="epoch", leave=True)
+        progress = tqdm(
+            epochs,
+            desc="training",
+            unit="epoch",
+            leave=True,
+            initial=first - 1,
+            total=config.max_epochs,
+        )
         epochs = progress
     start = time.perf_counter()
     try:
@@ -199,6 +289,8 @@ def train(
                 best_loss, result.best_epoch = monitored, epoch
                 best_state = copy.deepcopy(network.state_dict())
             scheduler.step(monitored)
+            if config.checkpoint and epoch % config.checkpoint.every == 0:
+                checkpoint(epoch)
             if progress is not None:
                 progress.set_postfix(train=f"{train_loss:.4g}", valid=f"{valid_loss}")
             if _converged(history, result.best_epoch, config.n_iter_no_change):
@@ -226,5 +318,7 @@ def train(
     finally:
         if progress is not None:
             progress.close()
+    if config.checkpoint and not result.interrupted:
+        checkpoint(result.n_epochs, finished=True)
     network.load_state_dict(best_state)
     return result

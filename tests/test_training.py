@@ -184,3 +184,62 @@ def test_fit_simulator_rejects_bad_refresh(gaussian_model):
         NeuralBayesEstimator(**SMALL).fit_simulator(
             gaussian_model.prior, gaussian_model.simulator, 50, refresh="always"
         )
+
+
+def test_resume_from_checkpoint_matches_uninterrupted_run(tabular, tmp_path):
+    X, y = tabular
+    params = {**SMALL, "max_epochs": 12, "n_iter_no_change": 50}
+
+    calls = {"n": 0}
+
+    def interrupting(estimate, truth):
+        calls["n"] += 1
+        if calls["n"] == 8 * 4 + 2:  # during epoch 9 (4 loss calls an epoch)
+            raise KeyboardInterrupt
+        return (estimate - truth) ** 2
+
+    ckpt = dict(checkpoint_dir=str(tmp_path), checkpoint_every=4, batch_size=100)
+    with pytest.warns(UserWarning, match="interrupted"):
+        NeuralBayesEstimator(loss=interrupting, **ckpt, **params).fit(X, y)
+    assert (tmp_path / "checkpoint.pt").exists()
+    resumed = NeuralBayesEstimator(**ckpt, **params).fit(X, y)
+    reference = NeuralBayesEstimator(batch_size=100, **params).fit(X, y)
+    assert resumed.history_["train_loss"][:8] == reference.history_["train_loss"][:8]
+    for a, b in zip(
+        resumed.network_.parameters(), reference.network_.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert resumed.n_epochs_ == reference.n_epochs_ == 12
+
+
+def test_finished_checkpoint_starts_afresh(tabular, tmp_path):
+    X, y = tabular
+    params = {
+        **SMALL,
+        "max_epochs": 3,
+        "checkpoint_dir": tmp_path,
+        "checkpoint_every": 1,
+    }
+    first = NeuralBayesEstimator(**params).fit(X, y)
+    again = NeuralBayesEstimator(**params).fit(X, y)
+    assert again.history_["train_loss"] == first.history_["train_loss"]
+
+
+def test_checkpoint_for_other_data_is_not_resumed(tabular, tmp_path):
+    X, y = tabular
+    params = {
+        **SMALL,
+        "max_epochs": 3,
+        "checkpoint_dir": tmp_path,
+        "checkpoint_every": 1,
+    }
+    NeuralBayesEstimator(**params).fit(X, y)
+    torch.save(
+        {
+            **torch.load(tmp_path / "checkpoint.pt", weights_only=True),
+            "finished": False,
+        },
+        tmp_path / "checkpoint.pt",
+    )
+    with pytest.warns(UserWarning, match="other training data"):
+        NeuralBayesEstimator(**params).fit(X[:100], y[:100])

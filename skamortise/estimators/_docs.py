@@ -43,6 +43,13 @@ TRAINING_PARAMETERS = """\
         torch intra-op threads used during this estimator's work (restored after);
         None keeps torch's setting. One thread is fastest for networks of this size
         and robust on shared machines; see ``benchmarks/RESULTS.md``.
+    checkpoint_dir : str, path or None, default=None
+        Directory where the training state is saved every ``checkpoint_every``
+        epochs. A ``fit`` with a directory holding an unfinished run's checkpoint
+        resumes it exactly (same final weights as an uninterrupted run on the same
+        data); a finished run's checkpoint is overwritten by a fresh start.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
 """
 
 FITTED_ATTRIBUTES = """\

@@ -80,6 +80,8 @@ class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
         random_state=None,
         device="auto",
         n_threads=1,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.loss = loss
         self.tanh_scale = tanh_scale
@@ -98,6 +100,8 @@ class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def _build_head(self, n_summaries, n_parameters):
         return nn.Linear(n_summaries, n_parameters)
@@ -113,7 +117,7 @@ class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
         if not isinstance(value, torch.Tensor):
             raise TypeError(
                 "A callable loss must return a torch.Tensor; got "
-                    f"{type(value).__name__}."
+                f"{type(value).__name__}."
             )
         return value.mean()
 

@@ -119,6 +119,8 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         random_state=None,
         device="auto",
         n_threads=1,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.distribution = distribution
         self.n_components = n_components
@@ -141,6 +143,8 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # -- family hooks ---------------------------------------------------------------
     def _build_head(self, n_summaries, n_parameters):

@@ -91,6 +91,8 @@ class NeuralQuantileEstimator(RegressorMixin, BaseNeuralEstimator):
         random_state=None,
         device="auto",
         n_threads=1,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.quantiles = quantiles
         self.bounds = bounds
@@ -109,6 +111,8 @@ class NeuralQuantileEstimator(RegressorMixin, BaseNeuralEstimator):
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # -- family hooks ---------------------------------------------------------------
     def _check_family_params(self):

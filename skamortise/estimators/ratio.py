@@ -113,6 +113,8 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         random_state=None,
         device="auto",
         n_threads=1,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.bounds = bounds
         self.summary_network = summary_network
@@ -130,6 +132,8 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # -- family hooks ---------------------------------------------------------------
     def _build_head(self, n_summaries, n_parameters):

@@ -57,6 +57,16 @@ class BaseNeuralEstimator(BaseEstimator):
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     }
 
+    def _store_init_arguments(self, arguments: dict) -> None:
+        """Store every ``__init__`` argument under its own name, unchanged.
+
+        Each family lists its parameters explicitly in its signature (sklearn reads
+        them from there); this stores them, and does nothing else.
+        """
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     # ------------------------------------------------------------------ family hooks
     def _build_head(self, n_summaries: int, n_parameters: int) -> torch.nn.Module:
         raise NotImplementedError

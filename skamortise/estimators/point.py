@@ -83,25 +83,7 @@ class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
         checkpoint_dir=None,
         checkpoint_every=10,
     ):
-        self.loss = loss
-        self.tanh_scale = tanh_scale
-        self.summary_network = summary_network
-        self.summary_network_kwargs = summary_network_kwargs
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+        self._store_init_arguments(locals())
 
     def _build_head(self, n_summaries, n_parameters):
         return nn.Linear(n_summaries, n_parameters)

@@ -122,29 +122,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         checkpoint_dir=None,
         checkpoint_every=10,
     ):
-        self.distribution = distribution
-        self.n_components = n_components
-        self.distribution_kwargs = distribution_kwargs
-        self.bounds = bounds
-        self.point_estimate = point_estimate
-        self.n_point_samples = n_point_samples
-        self.summary_network = summary_network
-        self.summary_network_kwargs = summary_network_kwargs
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+        self._store_init_arguments(locals())
 
     # -- family hooks ---------------------------------------------------------------
     def _build_head(self, n_summaries, n_parameters):

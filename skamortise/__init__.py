@@ -5,13 +5,16 @@ y=parameters)``, and then infers the parameters of any new data set in one forwa
 pass.
 """
 
-from . import long_format, pipeline, preprocessing
+from . import ensemble, long_format, pipeline, preprocessing
+from .ensemble import NeuralEnsemble
 from .estimators import (
     NeuralBayesEstimator,
+    NeuralModelComparison,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
     NeuralRatioEstimator,
 )
+from .estimators.model_comparison import simulate_models
 from .io import load, save
 from .pipeline import make_pipeline
 from .simulation import simulate
@@ -20,6 +23,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NeuralBayesEstimator",
+    "NeuralEnsemble",
+    "NeuralModelComparison",
+    "simulate_models",
+    "ensemble",
     "NeuralPosteriorEstimator",
     "NeuralQuantileEstimator",
     "NeuralRatioEstimator",

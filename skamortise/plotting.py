@@ -18,6 +18,7 @@ from .diagnostics.assess import Assessment, assess
 from .diagnostics.sbc import SBCResult
 
 __all__ = [
+    "plot_reliability",
     "plot_coverage",
     "plot_history",
     "plot_pairs",
@@ -571,5 +572,77 @@ def plot_history(history, *, log_scale: bool = False, ax=None):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
+    ax.legend()
+    return fig
+
+
+def plot_reliability(result, *, classes=None, n_se: float = 2.0, ax=None):
+    """Reliability diagram: empirical frequency against predicted probability.
+
+    Parameters
+    ----------
+    result : ReliabilityResult or pandas.DataFrame
+        The output of :func:`~skamortise.diagnostics.reliability.reliability` (or
+        its ``table``: columns ``class``, ``mean_predicted``, ``frequency`` and
+        optionally ``se``).
+    classes : sequence, default=None
+        Classes to draw, one curve each. None draws every class, except for two
+        classes, whose curves mirror each other: then only the second.
+    n_se : float, default=2.0
+        Error bars span ``n_se`` standard errors of the frequency under perfect
+        calibration.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per class (labelled with its ECE when known), the identity line
+        dashed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skamortise.diagnostics.reliability import reliability_from_proba
+    >>> from skamortise.plotting import plot_reliability
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(size=500)
+    >>> y = (rng.uniform(size=500) < p).astype(int)
+    >>> fig = plot_reliability(reliability_from_proba(y, p, n_bins=5))
+    >>> fig.axes[0].get_xlabel()
+    'predicted probability'
+    """
+    table = result if isinstance(result, pd.DataFrame) else result.table
+    ece = None if isinstance(result, pd.DataFrame) else result.ece
+    missing = {"class", "mean_predicted", "frequency"} - set(table.columns)
+    if missing:
+        raise ValueError(f"the reliability table lacks the columns {sorted(missing)}.")
+    labels = list(pd.unique(table["class"]))
+    if classes is None:
+        classes = labels[1:] if len(labels) == 2 else labels
+    fig, ax = _single(ax)
+    for label in classes:
+        part = table[table["class"] == label].sort_values("mean_predicted")
+        if part.empty:
+            raise ValueError(f"class {label!r} is not in the reliability table.")
+        name = str(label)
+        if ece is not None:
+            name = f"{name} (ECE {ece[label]:.3f})"
+        error = n_se * part["se"] if "se" in part else None
+        ax.errorbar(
+            part["mean_predicted"],
+            part["frequency"],
+            yerr=error,
+            marker="o",
+            capsize=3,
+            label=name,
+        )
+    ax.plot([0, 1], [0, 1], "k--", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("empirical frequency")
     ax.legend()
     return fig

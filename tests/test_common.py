@@ -8,6 +8,8 @@ from sklearn.utils.estimator_checks import (
 
 from skamortise import (
     NeuralBayesEstimator,
+    NeuralEnsemble,
+    NeuralModelComparison,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
     NeuralRatioEstimator,
@@ -27,6 +29,12 @@ ESTIMATORS = [
         "spline", distribution_kwargs={"n_transforms": 1, "hidden_features": 8}, **SMALL
     ),
     NeuralRatioEstimator(**SMALL),
+    NeuralModelComparison(**SMALL),
+    NeuralEnsemble(NeuralBayesEstimator(**SMALL), n_estimators=2, random_state=0),
+    NeuralEnsemble(NeuralModelComparison(**SMALL), n_estimators=2, random_state=0),
+    NeuralEnsemble(
+        NeuralPosteriorEstimator("gaussian", **SMALL), n_estimators=2, random_state=0
+    ),
 ]
 
 

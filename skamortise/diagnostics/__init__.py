@@ -15,9 +15,19 @@ that has them.
 from .assess import Assessment, assess
 from .c2st import c2st, c2st_per_dataset
 from .coverage import coverage
+from .reliability import (
+    ReliabilityResult,
+    expected_calibration_error,
+    reliability,
+    reliability_from_proba,
+)
 from .sbc import SBCResult, sbc, sbc_ranks
 
 __all__ = [
+    "ReliabilityResult",
+    "expected_calibration_error",
+    "reliability",
+    "reliability_from_proba",
     "Assessment",
     "SBCResult",
     "assess",

@@ -1,0 +1,747 @@
+"""Deep ensembles: several networks trained from different seeds, combined.
+
+Networks trained on the same simulations from different initialisations and
+minibatch orders make different errors; combining them lowers the risk of point
+estimates and gives posteriors that are more robust to one network's
+overconfidence. :class:`NeuralEnsemble` wraps any skamortise estimator and combines
+its members the way each family's output calls for.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral
+
+import numpy as np
+import torch
+from scipy.special import logsumexp
+from sklearn import config_context, get_config
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._tags import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from . import _output
+from ._runtime import torch_generator
+from .estimators._priors import prior_log_density
+
+__all__ = ["NeuralEnsemble"]
+
+# Levels of each member's quantile function pooled into the mixture's quantiles.
+_N_MIXTURE_LEVELS = 200
+# Shuffled pairs per dependent pair, and their seed, when scoring ratio ensembles.
+_N_SHUFFLES = 4
+_SCORE_SEED = 0
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _members_have(*methods: str):
+    """Whether the members (or, before fit, the template estimator) have methods."""
+
+    def check(self) -> bool:
+        template = (
+            self.estimators_[0] if hasattr(self, "estimators_") else (self.estimator)
+        )
+        for method in methods:
+            getattr(template, method)  # raises AttributeError, hiding the method
+        return True
+
+    return check
+
+
+def _fit_member(estimator, method: str, args: tuple, kwargs: dict):
+    getattr(estimator, method)(*args, **kwargs)
+    if hasattr(estimator, "set_output"):
+        # Members hand arrays to the ensemble, which labels its own outputs.
+        estimator.set_output(transform="default")
+    return estimator
+
+
+class NeuralEnsemble(MetaEstimatorMixin, BaseEstimator):
+    """An ensemble of one estimator trained from ``n_estimators`` different seeds.
+
+    Each member is a clone of ``estimator`` whose ``random_state`` is a seed drawn
+    up front from the ensemble's ``random_state``; members train in parallel
+    through joblib (each with its own ``n_threads`` torch threads). The members'
+    outputs are combined by family:
+
+    - point and quantile estimates (``predict``, ``predict_quantiles``,
+      ``predict_interval``) are averaged: for quantiles that is quantile averaging,
+      which keeps them in order;
+    - posterior estimators form the equal-weight mixture ``(1/K) sum_k q_k(theta |
+      X)``: ``sample`` draws from it, ``log_prob`` is its density and
+      ``predict_quantiles`` / ``predict_interval`` are its quantiles (from each
+      member's quantile function on a grid of 200 levels); ``predict`` averages the
+      members' point estimates, which for posterior means is the mixture's mean;
+    - ratio estimators average their log ratios: ``log_ratio`` is the mean and
+      ``sample`` draws from ``prior(theta) exp(mean_k log r_k(X, theta))`` by MCMC
+      or importance resampling, as :meth:`NeuralRatioEstimator.sample` does;
+    - model comparison averages the posterior model probabilities
+      (``predict_proba``), from which ``predict`` and ``bayes_factor`` follow.
+
+    The methods a member lacks are absent from the ensemble too.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The skamortise estimator to clone (any estimator with ``fit`` and
+        ``predict`` works for ``predict``). If its ``checkpoint_dir`` is set, member
+        ``k`` checkpoints to the subdirectory ``member_k`` of it.
+    n_estimators : int, default=5
+        Number of members.
+    n_jobs : int, default=None
+        Members trained in parallel (joblib processes); None means 1 unless in a
+        ``joblib.parallel_backend`` context, -1 all cores. Member ``k`` gets the
+        same seed for any ``n_jobs``, so the result does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Draws the members' seeds (it replaces the estimator's own
+        ``random_state``).
+    verbose : int, default=0
+        Verbosity of joblib while training.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted members.
+    n_features_in_ : int
+        Features per data set (per replicate for replicated data), as the members.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` was a DataFrame with string columns.
+    classes_ : ndarray
+        The class labels, for an ensemble of classifiers.
+
+    See Also
+    --------
+    sklearn.ensemble.BaggingRegressor : bootstrap ensembles of any regressor.
+
+    Notes
+    -----
+    Members see the same training data; their diversity comes from the seeds
+    (initial weights, validation split and minibatch order), which for neural
+    networks is enough to lower the risk (Lakshminarayanan et al., 2017). With
+    ``fit_simulator`` each member also simulates its own training data.
+
+    Use joblib's default process-based backend for ``n_jobs > 1``: members set
+    torch's thread count (``n_threads``) while they work, and that setting is
+    global to a process, so members trained in threads of one process would race
+    on it.
+
+    References
+    ----------
+    B. Lakshminarayanan, A. Pritzel and C. Blundell (2017). Simple and scalable
+    predictive uncertainty estimation using deep ensembles. NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skamortise import NeuralBayesEstimator
+    >>> from skamortise.ensemble import NeuralEnsemble
+    >>> rng = np.random.default_rng(0)
+    >>> theta = rng.normal(size=(300, 1))
+    >>> X = theta + rng.normal(size=(300, 1))
+    >>> member = NeuralBayesEstimator(hidden_layer_sizes=(16,), max_epochs=10)
+    >>> ensemble = NeuralEnsemble(member, n_estimators=3, random_state=0).fit(X, theta)
+    >>> ensemble.predict(np.zeros((2, 1))).shape
+    (2, 1)
+    >>> len(ensemble.estimators_)
+    3
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self, estimator, n_estimators=5, *, n_jobs=None, random_state=None, verbose=0
+    ):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _members(self) -> list:
+        """Unfitted clones with their seeds, drawn up front from ``random_state``."""
+        seeds = check_random_state(self.random_state).randint(
+            _MAX_SEED, size=self.n_estimators
+        )
+        members = []
+        for k, seed in enumerate(seeds):
+            member = clone(self.estimator)
+            params = member.get_params(deep=False)
+            update = {}
+            if "random_state" in params:
+                update["random_state"] = int(seed)
+            if params.get("checkpoint_dir") is not None:
+                update["checkpoint_dir"] = os.path.join(
+                    params["checkpoint_dir"], f"member_{k}"
+                )
+            members.append(member.set_params(**update))
+        return members
+
+    def _train(self, method: str, args: tuple, kwargs: dict):
+        members = self._members()
+        fitted = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fit_member)(member, method, args, kwargs) for member in members
+        )
+        self.estimators_ = list(fitted)
+        first = self.estimators_[0]
+        for name in ("n_features_in_", "feature_names_in_", "classes_"):
+            if hasattr(first, name):
+                setattr(self, name, getattr(first, name))
+            elif name in vars(self):
+                delattr(self, name)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Train ``n_estimators`` clones of ``estimator`` from different seeds.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Simulated data sets, in any layout the estimator takes.
+        y : array-like
+            Their parameters (labels for model comparison).
+
+        Returns
+        -------
+        self : NeuralEnsemble
+            The fitted ensemble.
+        """
+        return self._train("fit", (X, y), {})
+
+    @available_if(_members_have("fit_simulator"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_simulator(self, prior, simulator, n_simulations=10_000, **fit_params):
+        """Train every member on its own simulations from a prior and a simulator.
+
+        Parameters
+        ----------
+        prior : callable or object with ``rvs``
+            The prior, as for the estimator's ``fit_simulator``.
+        simulator : callable
+            The simulator; it must be picklable when ``n_jobs`` is not 1.
+        n_simulations : int, default=10000
+            Training pairs per refresh, per member.
+        **fit_params : dict
+            Further arguments of the estimator's ``fit_simulator`` (e.g.
+            ``n_replicates``, ``refresh``).
+
+        Returns
+        -------
+        self : NeuralEnsemble
+            The fitted ensemble.
+        """
+        return self._train(
+            "fit_simulator", (prior, simulator, n_simulations), fit_params
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "estimators_")
+
+    # ---------------------------------------------------------------- combining
+    def _outputs(self, method: str, *args, **kwargs) -> list[np.ndarray]:
+        """Every member's ``method`` output, as float arrays."""
+        check_is_fitted(self)
+        with config_context(transform_output="default"):
+            return [
+                np.asarray(getattr(member, method)(*args, **kwargs))
+                for member in self.estimators_
+            ]
+
+    def _is_classifier(self) -> bool:
+        return hasattr(self.estimators_[0], "predict_proba")
+
+    def _is_posterior(self) -> bool:
+        first = self.estimators_[0]
+        return hasattr(first, "log_prob") and hasattr(first, "sample")
+
+    def _is_ratio(self) -> bool:
+        return hasattr(self.estimators_[0], "log_ratio")
+
+    def predict(self, X):
+        """Average of the members' estimates (the most probable class for classifiers).
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_datasets, n_parameters) or (n_datasets,)
+            Float64 estimates (class labels for classifiers).
+        """
+        check_is_fitted(self)
+        if self._is_classifier():
+            proba = np.mean(self._outputs("predict_proba", X), axis=0)
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self._estimates(np.mean(self._outputs("predict", X), axis=0), X)
+
+    def _mixture_quantiles(self, X, levels: np.ndarray) -> np.ndarray:
+        """Quantiles of the equal-weight mixture, pooling member quantile grids."""
+        grid = (np.arange(_N_MIXTURE_LEVELS) + 0.5) / _N_MIXTURE_LEVELS
+        pooled = np.concatenate(self._outputs("predict_quantiles", X, grid), axis=-1)
+        return np.moveaxis(np.quantile(pooled, levels, axis=-1), 0, -1)
+
+    @available_if(_members_have("predict_quantiles"))
+    def predict_quantiles(self, X, quantiles=None):
+        """Marginal posterior quantiles of the ensemble.
+
+        Quantile estimators: the average of the members' quantiles. Posterior
+        estimators: the quantiles of the mixture.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        quantiles : sequence of float, default=None
+            Levels; None means the members' default levels (the trained ones for
+            quantile estimators, ``(0.025, 0.5, 0.975)`` for posterior ones).
+
+        Returns
+        -------
+        q : ndarray of shape (n_datasets, n_parameters, n_quantiles)
+        """
+        check_is_fitted(self)
+        if self._is_posterior():
+            levels = np.atleast_1d(
+                np.asarray(
+                    (0.025, 0.5, 0.975) if quantiles is None else quantiles, float
+                )
+            )
+            if levels.ndim != 1 or not ((levels >= 0) & (levels <= 1)).all():
+                raise ValueError(f"quantiles must lie in [0, 1]; got {quantiles!r}.")
+            values = self._mixture_quantiles(X, levels)
+        else:
+            values = np.mean(self._outputs("predict_quantiles", X, quantiles), axis=0)
+            member_levels = getattr(self.estimators_[0], "quantiles_", None)
+            levels = member_levels if quantiles is None else quantiles
+        return self._levels(values, X, np.asarray(levels).tolist(), "quantile")
+
+    @available_if(_members_have("predict_interval"))
+    def predict_interval(self, X, alpha=0.05):
+        """Central ``1 - alpha`` credible interval of each parameter.
+
+        The average of the members' intervals for quantile estimators, the mixture's
+        equal-tailed interval for posterior estimators.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        alpha : float, default=0.05
+            One minus the credibility.
+
+        Returns
+        -------
+        interval : ndarray of shape (n_datasets, n_parameters, 2)
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+        check_is_fitted(self)
+        if self._is_posterior():
+            values = self._mixture_quantiles(X, np.array([alpha / 2, 1 - alpha / 2]))
+        else:
+            values = np.mean(self._outputs("predict_interval", X, alpha=alpha), axis=0)
+        return self._levels(values, X, ["lower", "upper"], "bound")
+
+    @available_if(_members_have("log_prob"))
+    def log_prob(self, X, y):
+        """Log density of the equal-weight mixture of the members' posteriors.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        y : array-like of shape (n_datasets,) or (n_datasets, n_parameters)
+            One parameter value per data set.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_datasets,)
+        """
+        values = np.stack(self._outputs("log_prob", X, y))
+        return logsumexp(values, axis=0) - np.log(len(values))
+
+    @available_if(_members_have("log_ratio"))
+    def log_ratio(self, X, y):
+        """The members' mean log likelihood-to-evidence ratio.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        y : array-like of shape (n_datasets, n_parameters) or \
+                (n_datasets, k, n_parameters)
+            Parameter values, one or ``k`` per data set.
+
+        Returns
+        -------
+        log_ratio : ndarray of shape (n_datasets,) or (n_datasets, k)
+        """
+        return np.mean(self._outputs("log_ratio", X, y), axis=0)
+
+    @available_if(_members_have("sample"))
+    def sample(
+        self,
+        X,
+        n_samples=1000,
+        random_state=None,
+        *,
+        prior=None,
+        method="mcmc",
+        n_chains=10,
+        warmup=200,
+        thin=1,
+    ):
+        """Draw from the ensemble's posterior of each data set.
+
+        Posterior estimators: each draw comes from a member chosen uniformly at
+        random, i.e. from the equal-weight mixture. Ratio estimators: from
+        ``prior(theta) exp(mean_k log r_k(X, theta))``, by the sampler ``method``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        n_samples : int, default=1000
+            Draws per data set.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+        prior : object, default=None
+            Ratio estimators only: the prior, as for
+            :meth:`NeuralRatioEstimator.sample` (None: the training proposal when
+            it has a density, else flat on the members' common support).
+        method : {"mcmc", "importance"}, default="mcmc"
+            Ratio estimators only: slice-sampling MCMC or importance resampling.
+        n_chains, warmup, thin : int, default=10, 200, 1
+            Ratio estimators only: MCMC chains per data set, warm-up steps, thinning.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_datasets, n_samples, n_parameters)
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        if self._is_ratio():
+            if method not in ("mcmc", "importance"):
+                raise ValueError(
+                    f"method must be 'mcmc' or 'importance'; got {method!r}."
+                )
+            values = self._sample_ratio(
+                X, n_samples, prior, rng, method, n_chains, warmup, thin
+            )
+        else:
+            if prior is not None:
+                raise ValueError(
+                    "prior applies to ratio estimators only; a posterior "
+                    "estimator's prior is the one it was trained under."
+                )
+            values = self._sample_mixture(X, n_samples, rng)
+        return self._samples(values, X)
+
+    def _sample_mixture(self, X, n_samples: int, rng) -> np.ndarray:
+        seeds = rng.randint(_MAX_SEED, size=len(self.estimators_))
+        draws = np.stack(
+            [
+                np.asarray(
+                    self._call(member, "sample", X, n_samples, random_state=int(seed))
+                )
+                for member, seed in zip(self.estimators_, seeds, strict=True)
+            ]
+        )  # (K, n, s, p)
+        pick = rng.randint(len(draws), size=draws.shape[1:3])
+        return np.take_along_axis(draws, pick[None, ..., None], axis=0)[0]
+
+    def _call(self, member, method, *args, **kwargs):
+        with config_context(transform_output="default"):
+            return getattr(member, method)(*args, **kwargs)
+
+    def _sample_ratio(self, X, n_samples, prior, rng, method, n_chains, warmup, thin):
+        from . import inference
+
+        members = self.estimators_
+        first = members[0]
+        summaries = [member._summary_tensor(X) for member in members]
+        log_ratios = [
+            member._log_ratio_fn(summary)
+            for member, summary in zip(members, summaries, strict=True)
+        ]
+        if prior is None:
+            prior = getattr(first, "proposal_", None)
+        log_prior, _ = prior_log_density(prior)
+
+        def log_fn(theta):
+            mean = sum(log_r(theta) for log_r in log_ratios) / len(log_ratios)
+            return log_prior(theta) + mean
+
+        like = summaries[0]
+        lower = torch.as_tensor(np.max([m.support_[0] for m in members], axis=0)).to(
+            like
+        )
+        upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0)).to(
+            like
+        )
+        n, p = len(like), len(lower)
+        generator = torch_generator(rng.randint(_MAX_SEED))
+        with torch.no_grad():
+            if method == "importance":
+
+                def propose(k, gen):
+                    u = torch.rand(n, k, p, generator=gen, dtype=lower.dtype)
+                    return lower + (upper - lower) * u.to(lower)
+
+                result = inference.sample_importance(
+                    log_fn,
+                    propose,
+                    lambda theta: torch.zeros(theta.shape[:-1]).to(theta),
+                    n_samples,
+                    n_proposals=max(10 * n_samples, 1000),
+                    n_datasets=n,
+                    generator=generator,
+                )
+            else:
+                init = first._initial_points(
+                    log_fn, lower, upper, n, n_chains, generator
+                )
+                result = inference.sample_mcmc(
+                    log_fn,
+                    init,
+                    n_samples,
+                    method="slice",
+                    warmup=warmup,
+                    thin=thin,
+                    bounds=(lower, upper),
+                    generator=generator,
+                )
+        return np.asarray(result.samples, dtype=np.float64)
+
+    # ---------------------------------------------------------- classification
+    @available_if(_members_have("predict_proba"))
+    def predict_proba(self, X):
+        """The members' average class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_datasets, n_classes)
+            Columns ordered as ``classes_``.
+        """
+        return self._proba_output(np.mean(self._outputs("predict_proba", X), axis=0), X)
+
+    @available_if(_members_have("predict_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably from the members' logs.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_datasets, n_classes)
+        """
+        check_is_fitted(self)
+        return self._proba_output(self._log_proba(X), X)
+
+    def _log_proba(self, X) -> np.ndarray:
+        if hasattr(self.estimators_[0], "predict_log_proba"):
+            values = np.stack(self._outputs("predict_log_proba", X))
+            return logsumexp(values, axis=0) - np.log(len(values))
+        with np.errstate(divide="ignore"):
+            return np.log(np.mean(self._outputs("predict_proba", X), axis=0))
+
+    @available_if(_members_have("bayes_factor"))
+    def bayes_factor(self, X, i, j, *, log=False):
+        """Bayes factor of model ``i`` against ``j`` from the ensemble's probabilities.
+
+        The ensemble's posterior odds (average probabilities) divided by the prior
+        odds of the members' ``class_prior_``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        i, j : label
+            Two labels in ``classes_``.
+        log : bool, default=False
+            Return the natural log of the Bayes factor.
+
+        Returns
+        -------
+        bayes_factor : ndarray of shape (n_datasets,)
+        """
+        check_is_fitted(self)
+        a, b = (_class_index(self.classes_, label) for label in (i, j))
+        log_proba = self._log_proba(X)
+        prior = np.asarray(self.estimators_[0].class_prior_, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            value = log_proba[:, a] - log_proba[:, b] - np.log(prior[a] / prior[b])
+        return value if log else np.exp(value)
+
+    # ------------------------------------------------------------------- score
+    def score(self, X, y, sample_weight=None):
+        """The members' scoring rule applied to the ensemble (higher is better).
+
+        Mean log density of the mixture (posterior), negative balanced
+        cross-entropy of the mean log ratio on dependent and shuffled pairs (ratio),
+        accuracy (classifiers), negative mean pinball loss summed over levels
+        (quantile) or negative mean squared error (point); the last two measure each
+        parameter in units of its standard deviation in ``y``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        y : array-like
+            True parameters (labels for classifiers).
+        sample_weight : None
+            Not supported.
+
+        Returns
+        -------
+        score : float
+        """
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by score.")
+        check_is_fitted(self)
+        if self._is_classifier():
+            return float(accuracy_score(y, self.predict(X)))
+        if self._is_posterior():
+            return float(np.mean(self.log_prob(X, y)))
+        theta = np.asarray(y, dtype=np.float64)
+        if self._is_ratio():
+            return self._ratio_score(X, theta)
+        theta = theta.reshape(len(theta), -1)
+        scale = theta.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        if hasattr(self.estimators_[0], "predict_quantiles"):
+            levels = getattr(self.estimators_[0], "quantiles_", None)
+            # Members trained for any level are scored on a fixed grid of levels.
+            levels = np.arange(1, 20) / 20 if levels is None else np.asarray(levels)
+            q = np.mean(self._outputs("predict_quantiles", X, levels), axis=0)
+            u = (theta[..., None] - q) / scale[:, None]
+            return -float(np.mean((u * (levels - (u < 0))).sum(axis=-1)))
+        estimate = np.mean(self._outputs("predict", X), axis=0).reshape(theta.shape)
+        return -float(np.mean(((estimate - theta) / scale) ** 2))
+
+    def _ratio_score(self, X, theta: np.ndarray) -> float:
+        theta = theta.reshape(len(theta), -1)
+        shuffle = np.random.default_rng(_SCORE_SEED)
+        order = np.stack([shuffle.permutation(len(theta)) for _ in range(_N_SHUFFLES)])
+        pairs = np.concatenate([theta[:, None], theta[order.T]], axis=1)
+        log_r = self.log_ratio(X, pairs)
+        # -log sigmoid(l) for dependent pairs, -log(1 - sigmoid(l)) for shuffled.
+        joint = np.logaddexp(0.0, -log_r[:, 0]).mean()
+        marginal = np.logaddexp(0.0, log_r[:, 1:]).mean()
+        return -float(joint + marginal) / 2
+
+    # ------------------------------------------------------------------ output
+    def set_output(self, *, transform=None):
+        """Choose the container of the outputs, as for the member estimators.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None
+            ``"pandas"`` labels estimates, quantiles, intervals, samples and class
+            probabilities; ``"default"`` returns arrays; None leaves it unchanged.
+
+        Returns
+        -------
+        self : NeuralEnsemble
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(
+                f"transform must be 'default' or 'pandas'; got {transform!r}."
+            )
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _pandas(self) -> bool:
+        choice = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        if choice == "default":
+            choice = get_config().get("transform_output", "default")
+        return choice == "pandas"
+
+    def _names(self, n_parameters: int) -> list[str]:
+        names = getattr(self.estimators_[0], "parameter_names_", None)
+        if names is None or len(names) != n_parameters:
+            names = [f"theta_{j}" for j in range(n_parameters)]
+        return list(names)
+
+    def _index(self, X, n: int):
+        return X.index if hasattr(X, "index") and len(X.index) == n else range(n)
+
+    def _estimates(self, values: np.ndarray, X):
+        if not self._pandas():
+            return values
+        one_d = values.ndim == 1
+        names = self._names(1 if one_d else values.shape[1])
+        return _output.estimates_frame(
+            values, names, self._index(X, len(values)), one_d
+        )
+
+    def _levels(self, values: np.ndarray, X, levels, level_name: str):
+        if not self._pandas():
+            return values
+        return _output.levels_frame(
+            values,
+            self._names(values.shape[1]),
+            levels,
+            self._index(X, len(values)),
+            level_name,
+        )
+
+    def _samples(self, values: np.ndarray, X):
+        if not self._pandas():
+            return values
+        return _output.samples_frame(
+            values, self._names(values.shape[2]), self._index(X, len(values))
+        )
+
+    def _proba_output(self, values: np.ndarray, X):
+        if not self._pandas():
+            return values
+        import pandas as pd
+
+        return pd.DataFrame(
+            values, index=self._index(X, len(values)), columns=list(self.classes_)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.input_tags = inner.input_tags
+        tags.target_tags = inner.target_tags
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.non_deterministic = inner.non_deterministic
+        return tags
+
+
+def _class_index(classes: np.ndarray, label) -> int:
+    where = np.flatnonzero(classes == label)
+    if len(where) != 1:
+        raise ValueError(f"{label!r} is not a class label; classes_ is {classes!r}.")
+    return int(where[0])

@@ -1,0 +1,453 @@
+"""Amortised Bayesian model comparison: posterior model probabilities from data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import nn
+from torch.nn import functional as F
+
+from .._base import BaseNeuralEstimator
+from .._runtime import with_thread_limit
+from ..simulation import simulate
+from ._docs import TRAINING_PARAMETERS
+
+__all__ = ["NeuralModelComparison", "simulate_models"]
+
+
+def _never(_estimator) -> bool:
+    return False
+
+
+class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
+    __doc__ = f"""Neural model comparison: posterior probabilities of candidate models.
+
+    A classifier trained on data sets simulated from several candidate models, each
+    labelled with the model that produced it. Trained with cross-entropy, its
+    softmax output approximates ``p(model | X)`` under the model proportions of the
+    training set (the Bayes classifier for the log loss), so one forward pass gives
+    the posterior model probabilities of any data set. Data in every layout of the
+    other families are accepted, with the same summary networks (a DeepSet for
+    replicated data).
+
+    The network's logits are, up to a constant per data set, ``log p(X | model_k) +
+    log f_k`` with ``f_k`` the training proportions, so any prior over models can
+    be applied after training: ``class_prior`` reweights the probabilities by the
+    prior ratio ``class_prior_k / f_k``. A balanced training set with an unbalanced
+    ``class_prior`` is the usual case. Bayes factors, ``p(X | i) / p(X | j)``, do not
+    depend on the prior: see :meth:`bayes_factor`.
+
+    Parameters
+    ----------
+    class_prior : array-like of shape (n_classes,), default=None
+        Prior probabilities of the models, ordered as ``classes_`` (the sorted
+        labels), summing to one. None takes the proportions of the training set as
+        the prior.
+{TRAINING_PARAMETERS}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The model labels, sorted.
+    class_count_ : ndarray of shape (n_classes,)
+        Training data sets per model.
+    class_prior_ : ndarray of shape (n_classes,)
+        The prior model probabilities used by ``predict_proba``.
+    network_ : torch.nn.Module
+        The trained network (summary network and linear softmax head), in float64.
+    n_features_in_ : int
+        Features per data set (per replicate for replicated data).
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` was a DataFrame with string columns.
+    replicated_ : bool
+        Whether the network was trained on replicated data.
+    event_shape_ : tuple of int
+        Shape of one replicate (or one data set when not replicated).
+    history_ : dict of list
+        ``train_loss``, ``valid_loss``, ``learning_rate`` and ``time`` per epoch.
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    n_epochs_ : int
+        Epochs run.
+    interrupted_ : bool
+        Whether training was stopped by ``KeyboardInterrupt``.
+
+    See Also
+    --------
+    simulate_models : training data from several candidate models.
+    skamortise.diagnostics.reliability : calibration of the probabilities.
+
+    Notes
+    -----
+    ``score`` is the accuracy, as for every scikit-learn classifier; pass
+    ``scoring="neg_log_loss"`` to model selection tools to compare probabilities.
+    Training on a fixed set of simulations only (``fit``); simulate the set with
+    :func:`simulate_models`.
+
+    References
+    ----------
+    S. T. Radev, M. D'Alessandro, U. K. Mertens, A. Voss, U. Koethe and
+    P.-C. Buerkner (2021). Amortized Bayesian model comparison with evidential deep
+    learning. IEEE Transactions on Neural Networks and Learning Systems.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skamortise.estimators.model_comparison import NeuralModelComparison
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.choice(["narrow", "wide"], size=400)
+    >>> scale = np.where(labels == "wide", 3.0, 1.0)
+    >>> X = scale[:, None, None] * rng.normal(size=(400, 10, 1))
+    >>> clf = NeuralModelComparison(hidden_layer_sizes=(16,), max_epochs=20,
+    ...                             random_state=0).fit(X, labels)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> clf.bayes_factor(X[:2], "wide", "narrow").shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralEstimator._parameter_constraints,
+        "class_prior": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        *,
+        class_prior=None,
+        summary_network="auto",
+        summary_network_kwargs=None,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        learning_rate=1e-3,
+        batch_size=128,
+        max_epochs=500,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        weight_decay=0.0,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        device="auto",
+        n_threads=1,
+        checkpoint_dir=None,
+        checkpoint_every=10,
+    ):
+        self.class_prior = class_prior
+        self.summary_network = summary_network
+        self.summary_network_kwargs = summary_network_kwargs
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.weight_decay = weight_decay
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+
+    # On-the-fly simulation from one prior and simulator does not describe several
+    # models; train on simulate_models(...) output instead.
+    fit_simulator = available_if(_never)(BaseNeuralEstimator.fit_simulator)
+
+    # -- validation -----------------------------------------------------------------
+    def _validate_fit(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but "
+                "the target y is None."
+            )
+        name = getattr(y, "name", None)
+        labels = column_or_1d(y, warn=True)
+        check_classification_targets(labels)
+        if self.warm_start and hasattr(self, "network_"):
+            classes = self.classes_
+            unseen = np.setdiff1d(np.unique(labels), classes)
+            if len(unseen):
+                raise ValueError(
+                    f"warm_start=True needs the classes of the first fit "
+                    f"{classes.tolist()}; y also has {unseen.tolist()}."
+                )
+            codes = np.searchsorted(classes, labels)
+        else:
+            classes, codes = np.unique(labels, return_inverse=True)
+        data, codes, _, _ = super()._validate_fit(X, codes.astype(np.float64))
+        counts = np.bincount(codes[:, 0].astype(np.int64), minlength=len(classes))
+        prior = self._check_class_prior(len(classes), counts)
+        self.classes_ = classes
+        self.class_count_ = counts.astype(np.float64)
+        self.class_prior_ = prior
+        return data, codes, 1, [str(name) if name is not None else "model"]
+
+    def _check_class_prior(self, n_classes: int, counts: np.ndarray) -> np.ndarray:
+        if self.class_prior is None:
+            return counts / counts.sum()
+        prior = np.asarray(self.class_prior, dtype=np.float64)
+        if prior.shape != (n_classes,):
+            raise ValueError(
+                f"class_prior must have one probability per class ({n_classes}); "
+                f"got shape {prior.shape}."
+            )
+        if not np.isfinite(prior).all() or (prior < 0).any():
+            raise ValueError(
+                f"class_prior must hold non-negative probabilities; got {prior}."
+            )
+        if not np.isclose(prior.sum(), 1.0):
+            raise ValueError(f"class_prior must sum to one; it sums to {prior.sum()}.")
+        return prior
+
+    # -- family hooks ---------------------------------------------------------------
+    def _build_head(self, n_summaries, n_parameters):
+        return nn.Linear(n_summaries, len(self.classes_))
+
+    def _batch(self, data, y, device, dtype):
+        # Targets are class indices, passed on as they are (never standardised).
+        batch = super()._batch(data, None, device, dtype)
+        if y is not None:
+            batch.y = torch.tensor(y, dtype=dtype, device=device)
+        return batch
+
+    def _loss(self, network, batch, generator):
+        logits = network(batch.x, batch.mask)
+        return F.cross_entropy(logits, batch.y[:, 0].long())
+
+    # -- inference ------------------------------------------------------------------
+    def _logits(self, X) -> np.ndarray:
+        """``(n_datasets, n_classes)`` network logits, float64."""
+        data = self._prepare(X)
+        with torch.no_grad():
+            return self.network_.head(self._summaries(data)).cpu().numpy()
+
+    def _log_evidence(self, X) -> np.ndarray:
+        """``log p(X | model_k)`` up to a constant per data set."""
+        frequencies = self.class_count_ / self.class_count_.sum()
+        return self._logits(X) - np.log(frequencies)
+
+    def _log_posterior(self, X) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_)
+        return log_softmax(self._log_evidence(X) + log_prior, axis=1)
+
+    def _proba_output(self, values: np.ndarray, X):
+        if not self._pandas():
+            return values
+        import pandas as pd
+
+        return pd.DataFrame(
+            values, index=self._index(X, len(values)), columns=list(self.classes_)
+        )
+
+    @with_thread_limit
+    def predict_log_proba(self, X):
+        """Log posterior model probabilities under ``class_prior_``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets in the layout used at fit.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_datasets, n_classes)
+            Columns ordered as ``classes_``; a DataFrame under pandas output.
+        """
+        check_is_fitted(self)
+        return self._proba_output(self._log_posterior(X), X)
+
+    @with_thread_limit
+    def predict_proba(self, X):
+        """Posterior model probabilities under ``class_prior_``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets in the layout used at fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_datasets, n_classes)
+            Rows sum to one; columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        return self._proba_output(np.exp(self._log_posterior(X)), X)
+
+    @with_thread_limit
+    def predict(self, X):
+        """The model of highest posterior probability for each data set.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_datasets,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self._log_posterior(X), axis=1)]
+
+    @with_thread_limit
+    def bayes_factor(self, X, i, j, *, log=False):
+        """Bayes factor ``p(X | i) / p(X | j)`` of model ``i`` against model ``j``.
+
+        The posterior odds divided by the prior odds, which is the same for every
+        ``class_prior``; computed from the logits, so it stays finite where the
+        probabilities round to 0 or 1.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets.
+        i, j : label
+            Two labels in ``classes_``.
+        log : bool, default=False
+            Return the natural log of the Bayes factor.
+
+        Returns
+        -------
+        bayes_factor : ndarray of shape (n_datasets,)
+        """
+        check_is_fitted(self)
+        a, b = (_class_index(self.classes_, label) for label in (i, j))
+        log_evidence = self._log_evidence(X)
+        value = log_evidence[:, a] - log_evidence[:, b]
+        return value if log else np.exp(value)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False
+        tags.target_tags.single_output = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+def _class_index(classes: np.ndarray, label) -> int:
+    where = np.flatnonzero(classes == label)
+    if len(where) != 1:
+        raise ValueError(f"{label!r} is not a class label; classes_ is {classes!r}.")
+    return int(where[0])
+
+
+def simulate_models(
+    models: Mapping | Sequence,
+    n: int,
+    *,
+    proportions: Sequence[float] | None = None,
+    n_replicates=None,
+    simulator_kwargs: dict | None = None,
+    n_jobs: int | None = None,
+    random_state=None,
+):
+    """Simulate labelled data sets from several candidate models.
+
+    Parameters
+    ----------
+    models : mapping of label to (prior, simulator), or sequence of pairs
+        The candidate models, each a prior and a simulator following the protocol
+        of :func:`skamortise.simulate`; a sequence is labelled ``0, 1, ...``.
+    n : int
+        Total number of data sets.
+    proportions : sequence of float, default=None
+        Share of the data sets from each model (None: equal shares). The counts are
+        fixed, not random: ``n * proportions`` rounded to integers summing to ``n``.
+    n_replicates : int or sequence of int, default=None
+        Replicate count(s) passed to every simulator (see :func:`simulate`).
+    simulator_kwargs : dict, default=None
+        Further keywords for every simulator.
+    n_jobs : int, default=None
+        Parallel simulation jobs (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the simulations and the shuffling of the rows.
+
+    Returns
+    -------
+    X : ndarray or list of ndarray
+        The data sets in random order: an array when the models' outputs stack, a
+        list of arrays otherwise (ragged replicate counts).
+    y : ndarray of shape (n,)
+        The label of the model behind each data set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skamortise.estimators.model_comparison import simulate_models
+    >>> def prior(n, rng):
+    ...     return rng.normal(size=(n, 1))
+    >>> def narrow(theta, rng):
+    ...     return theta + rng.normal(size=theta.shape)
+    >>> def wide(theta, rng):
+    ...     return theta + 3 * rng.normal(size=theta.shape)
+    >>> X, y = simulate_models({"narrow": (prior, narrow), "wide": (prior, wide)},
+    ...                        100, random_state=0)
+    >>> X.shape, (y == "wide").sum()
+    ((100, 1), np.int64(50))
+    """
+    pairs = (
+        list(models.items()) if isinstance(models, Mapping) else list(enumerate(models))
+    )
+    if not pairs:
+        raise ValueError("models must hold at least one (prior, simulator) pair.")
+    counts = _allocate(n, len(pairs), proportions)
+    rng = check_random_state(random_state)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=len(pairs))
+    blocks, labels = [], []
+    for (label, model), count, seed in zip(pairs, counts, seeds, strict=True):
+        if count == 0:
+            continue
+        prior, simulator = model
+        X_k, _ = simulate(
+            prior,
+            simulator,
+            int(count),
+            n_replicates=n_replicates,
+            simulator_kwargs=simulator_kwargs,
+            n_jobs=n_jobs,
+            random_state=int(seed),
+        )
+        blocks.append(X_k)
+        labels.extend([label] * len(X_k))
+    y = np.asarray(labels)
+    order = rng.permutation(len(y))
+    stackable = all(isinstance(b, np.ndarray) for b in blocks) and (
+        len({b.shape[1:] for b in blocks}) == 1
+    )
+    if stackable:
+        return np.concatenate(blocks)[order], y[order]
+    rows = [np.asarray(row) for block in blocks for row in block]
+    return [rows[i] for i in order], y[order]
+
+
+def _allocate(n: int, n_models: int, proportions) -> np.ndarray:
+    """Integer counts summing to ``n`` in the given proportions (largest remainder)."""
+    if proportions is None:
+        share = np.full(n_models, 1.0 / n_models)
+    else:
+        share = np.asarray(proportions, dtype=np.float64)
+        if (
+            share.shape != (n_models,)
+            or (share < 0).any()
+            or not np.isclose(share.sum(), 1.0)
+        ):
+            raise ValueError(
+                f"proportions must be {n_models} non-negative numbers summing to "
+                f"one; got {proportions!r}."
+            )
+    exact = n * share
+    counts = np.floor(exact).astype(np.int64)
+    remainder = n - counts.sum()
+    counts[np.argsort(-(exact - counts), kind="stable")[:remainder]] += 1
+    return counts

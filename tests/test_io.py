@@ -177,3 +177,17 @@ def test_loads_onto_the_cpu(tmp_path, tabular, monkeypatch):
     loaded = load(tmp_path / "m.skm")
     assert seen["map_location"] == "cpu" and seen["weights_only"] is True
     assert next(loaded.network_.parameters()).device.type == "cpu"
+
+
+def test_ensemble_and_model_comparison_round_trip(tabular, tmp_path):
+    X, y = tabular
+    ens = skamortise.NeuralEnsemble(NeuralBayesEstimator(**SMALL), n_estimators=2,
+                                    random_state=0).fit(X, y)
+    skamortise.save(ens, tmp_path / "e.skm")
+    np.testing.assert_array_equal(load(tmp_path / "e.skm").predict(X), ens.predict(X))
+    labels = np.where(X[:, 0] > np.median(X[:, 0]), "narrow", "wide")
+    mc = skamortise.NeuralModelComparison(**SMALL).fit(X, labels)
+    mc.save(tmp_path / "m.skm")
+    loaded = load(tmp_path / "m.skm")
+    np.testing.assert_array_equal(loaded.predict_proba(X), mc.predict_proba(X))
+    assert list(loaded.classes_) == ["narrow", "wide"]

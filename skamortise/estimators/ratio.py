@@ -168,7 +168,7 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
 
     # -- the log ratio --------------------------------------------------------------
     def _log_ratio_fn(self, summary: torch.Tensor):
-        """``theta (n, k, p) -> (n, k)`` log ratio for fixed summaries (differentiable)."""
+        """The differentiable log ratio ``theta (n, k, p) -> (n, k)`` for summaries."""
         transform = self.parameter_transform_
         loc = torch.as_tensor(self.y_loc_).to(summary)
         scale = torch.as_tensor(self.y_scale_).to(summary)

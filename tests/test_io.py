@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import SMALL
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -21,8 +22,6 @@ from skamortise import (
 )
 from skamortise import io as skio
 from skamortise.preprocessing import ReplicateSummaries
-
-from conftest import SMALL
 
 FAMILIES = [
     NeuralBayesEstimator(**SMALL),

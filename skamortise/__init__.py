@@ -6,6 +6,7 @@ pass.
 """
 
 from . import ensemble, long_format, pipeline, preprocessing
+from .bootstrap import BootstrapResult, bootstrap
 from .ensemble import NeuralEnsemble
 from .estimators import (
     NeuralBayesEstimator,
@@ -31,6 +32,8 @@ __all__ = [
     "NeuralQuantileEstimator",
     "NeuralRatioEstimator",
     "simulate",
+    "bootstrap",
+    "BootstrapResult",
     "make_pipeline",
     "load",
     "save",

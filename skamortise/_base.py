@@ -13,6 +13,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
@@ -28,7 +29,7 @@ from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
 from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
-from .simulation import simulate, simulate_data, stack_rows
+from .simulation import simulate, simulate_at
 
 # Inference runs in chunks of roughly this many replicates to bound memory.
 _INFERENCE_CHUNK = 65536
@@ -228,6 +229,7 @@ class BaseNeuralEstimator(BaseEstimator):
         n_replicates=None,
         simulator_kwargs=None,
         n_jobs=None,
+        on_error="raise",
     ):
         """Train on pairs simulated on the fly from a prior and a simulator.
 
@@ -260,6 +262,9 @@ class BaseNeuralEstimator(BaseEstimator):
             Further keywords for the simulator.
         n_jobs : int, default=None
             Parallel simulation jobs (joblib).
+        on_error : {"raise", "drop"}, default="raise"
+            What to do when the simulator raises or returns NaN/inf for some
+            parameters, at every refresh: the policy of :func:`skamortise.simulate`.
 
         Returns
         -------
@@ -276,6 +281,7 @@ class BaseNeuralEstimator(BaseEstimator):
             n_replicates=n_replicates,
             simulator_kwargs=simulator_kwargs,
             n_jobs=n_jobs,
+            on_error=on_error,
         )
 
     def _training_config(self, n_train: int, refresh_every=None) -> TrainingConfig:
@@ -438,6 +444,7 @@ class BaseNeuralEstimator(BaseEstimator):
         n_replicates,
         simulator_kwargs,
         n_jobs,
+        on_error="raise",
     ):
         self._check_family_params()
         if refresh not in ("parameters", "data", None):
@@ -452,7 +459,10 @@ class BaseNeuralEstimator(BaseEstimator):
             n_validation = math.ceil(self.validation_fraction * n_simulations)
         rng = check_random_state(self.random_state)
         options = dict(
-            n_replicates=n_replicates, simulator_kwargs=simulator_kwargs, n_jobs=n_jobs
+            n_replicates=n_replicates,
+            simulator_kwargs=simulator_kwargs,
+            n_jobs=n_jobs,
+            on_error=on_error,
         )
         X, y = simulate(prior, simulator, n_simulations, random_state=rng, **options)
         data, y, y_ndim, names = self._validate_fit(X, y)
@@ -482,8 +492,10 @@ class BaseNeuralEstimator(BaseEstimator):
                     if isinstance(n_replicates, Integral)
                     else sim_rng.choice(np.asarray(n_replicates), len(theta))
                 )
-            rows = simulate_data(simulator, theta, sim_rng, counts, simulator_kwargs)
-            return self._validate_X(stack_rows(rows), reset=False), theta
+            X_new, kept = simulate_at(
+                simulator, theta, sim_rng, counts, simulator_kwargs, on_error
+            )
+            return self._validate_X(X_new, reset=False), kept
 
         return self._fit(
             data,
@@ -615,7 +627,9 @@ class BaseNeuralEstimator(BaseEstimator):
         return choice == "pandas"
 
     def _index(self, X, n):
-        return X.index if hasattr(X, "index") and len(X.index) == n else range(n)
+        if isinstance(X, pd.DataFrame | pd.Series) and len(X.index) == n:
+            return X.index
+        return range(n)
 
     def _output_estimates(self, values: np.ndarray, X):
         _check_finite_output(values)

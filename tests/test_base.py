@@ -242,3 +242,9 @@ def test_one_sample_cannot_be_split(tabular):
     with pytest.raises(ValueError, match="n_samples=1"):
         NeuralBayesEstimator(**SMALL).fit(X[:1], y[:1])
     NeuralBayesEstimator(validation_fraction=0, **SMALL).fit(X[:1], y[:1])
+
+
+def test_pandas_output_for_ragged_list(ragged):
+    X, y = ragged
+    est = NeuralBayesEstimator(**SMALL).fit(X, y).set_output(transform="pandas")
+    assert list(est.predict(X[:3]).index) == [0, 1, 2]

@@ -243,3 +243,33 @@ def test_checkpoint_for_other_data_is_not_resumed(tabular, tmp_path):
     )
     with pytest.warns(UserWarning, match="other training data"):
         NeuralBayesEstimator(**params).fit(X[:100], y[:100])
+
+
+class FlakySimulator:
+    """Returns NaN for parameters above 2 (a simulator failing in part of the prior)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, theta, rng, n_replicates=5):
+        x = self.model.simulator(theta, rng, n_replicates=n_replicates)
+        x[theta[:, 0] > 1.0] = np.nan
+        return x
+
+
+@pytest.mark.parametrize("refresh", ["parameters", "data"])
+def test_fit_simulator_follows_the_simulate_error_policy(refresh, gaussian_model):
+    sim = FlakySimulator(gaussian_model)
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 3})
+    with pytest.raises(ValueError, match="NaN or infinite values"):
+        est.fit_simulator(gaussian_model.prior, sim, 300, n_replicates=5)
+    with pytest.warns(UserWarning, match="Dropped"):
+        est.fit_simulator(
+            gaussian_model.prior,
+            sim,
+            300,
+            n_replicates=5,
+            refresh=refresh,
+            on_error="drop",
+        )
+    assert np.isfinite(est.predict(np.zeros((2, 5, 1)))).all()

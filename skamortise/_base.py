@@ -13,16 +13,15 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
-from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _output
+from ._checks import _check_hidden, _check_scales, _ndim, _parameter_names
 from ._data import Data, as_data, is_ragged
+from ._output import OutputMixin
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
 from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
@@ -35,7 +34,7 @@ from .simulation import simulate, simulate_at
 _INFERENCE_CHUNK = 65536
 
 
-class BaseNeuralEstimator(BaseEstimator):
+class BaseNeuralEstimator(OutputMixin, BaseEstimator):
     """Shared machinery of the neural estimators; not for direct use."""
 
     _parameter_constraints: dict = {
@@ -594,72 +593,6 @@ class BaseNeuralEstimator(BaseEstimator):
         batch = self._batch(data, y, self._device(), torch.float64)
         return evaluate(self.network_, self._loss, batch)
 
-    # ------------------------------------------------------------------- output
-    def set_output(self, *, transform=None):
-        """Choose the container of the inference methods' outputs.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas"} or None
-            ``"pandas"`` labels outputs with the parameter names (from a ``y``
-            DataFrame at fit): estimates as a DataFrame (a Series for 1-D ``y``),
-            quantiles and intervals with (parameter, level) columns, samples indexed
-            by (dataset, draw). ``"default"`` returns arrays; None leaves it
-            unchanged. sklearn's global ``transform_output`` config is honoured too.
-
-        Returns
-        -------
-        self : estimator
-        """
-        if transform is None:
-            return self
-        if transform not in ("default", "pandas"):
-            raise ValueError(
-                f"transform must be 'default' or 'pandas'; got {transform!r}."
-            )
-        self._sklearn_output_config = {"transform": transform}
-        return self
-
-    def _pandas(self) -> bool:
-        choice = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
-        if choice == "default":
-            choice = get_config().get("transform_output", "default")
-        return choice == "pandas"
-
-    def _index(self, X, n):
-        if isinstance(X, pd.DataFrame | pd.Series) and len(X.index) == n:
-            return X.index
-        return range(n)
-
-    def _output_estimates(self, values: np.ndarray, X):
-        _check_finite_output(values)
-        one_d = self._y_ndim == 1
-        if self._pandas():
-            return _output.estimates_frame(
-                values, self.parameter_names_, self._index(X, len(values)), one_d
-            )
-        return values.reshape(-1) if one_d else values
-
-    def _output_levels(self, values: np.ndarray, X, levels, level_name: str):
-        _check_finite_output(values)
-        if self._pandas():
-            return _output.levels_frame(
-                values,
-                self.parameter_names_,
-                levels,
-                self._index(X, len(values)),
-                level_name,
-            )
-        return values
-
-    def _output_samples(self, values: np.ndarray, X):
-        _check_finite_output(values)
-        if self._pandas():
-            return _output.samples_frame(
-                values, self.parameter_names_, self._index(X, len(values))
-            )
-        return values
-
     # ------------------------------------------------------------ sklearn plumbing
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -676,47 +609,3 @@ class BaseNeuralEstimator(BaseEstimator):
         if network is not None and next(network.parameters()).device.type != "cpu":
             state["network_"] = copy.deepcopy(network).cpu()
         return state
-
-
-def _check_scales(loc, scale, name: str) -> None:
-    if not (np.isfinite(loc).all() and np.isfinite(scale).all()):
-        raise ValueError(
-            f"{name} has values too large to standardise (their mean or standard "
-            "deviation overflows float64); rescale them before fitting."
-        )
-
-
-def _check_finite_output(values: np.ndarray) -> None:
-    if not np.isfinite(values).all():
-        raise ValueError(
-            "The network produced non-finite outputs for some data sets: the input "
-            "is probably far outside the training data."
-        )
-
-
-def _ndim(X) -> int:
-    ndim = getattr(X, "ndim", None)
-    if ndim is None:
-        try:
-            ndim = np.asarray(X).ndim
-        except ValueError:  # nested lists of unequal lengths: not tabular
-            ndim = 3
-    return ndim
-
-
-def _parameter_names(y):
-    if hasattr(y, "columns"):
-        return [str(c) for c in y.columns]
-    if getattr(y, "name", None) is not None:
-        return [str(y.name)]
-    return None
-
-
-def _check_hidden(hidden_layer_sizes) -> tuple[int, ...]:
-    sizes = tuple(np.atleast_1d(np.asarray(hidden_layer_sizes)).tolist())
-    if not sizes or not all(isinstance(s, int) and s >= 1 for s in sizes):
-        raise ValueError(
-            "hidden_layer_sizes must be a non-empty sequence of positive ints; got "
-            f"{hidden_layer_sizes!r}."
-        )
-    return sizes

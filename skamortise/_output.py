@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
 
 
 def estimates_frame(values: np.ndarray, names, index, one_d: bool):
@@ -29,3 +30,83 @@ def samples_frame(values: np.ndarray, names, index):
         [list(index), range(s)], names=["dataset", "draw"]
     )
     return pd.DataFrame(values.reshape(n * s, p), index=rows, columns=list(names))
+
+
+def _check_finite_output(values: np.ndarray) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "The network produced non-finite outputs for some data sets: the input "
+            "is probably far outside the training data."
+        )
+
+
+class OutputMixin:
+    """Arrays by default, labelled pandas objects under ``set_output("pandas")``.
+
+    Expects ``parameter_names_`` and ``_y_ndim`` on the fitted estimator.
+    """
+
+    def set_output(self, *, transform=None):
+        """Choose the container of the inference methods' outputs.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None
+            ``"pandas"`` labels outputs with the parameter names (from a ``y``
+            DataFrame at fit): estimates as a DataFrame (a Series for 1-D ``y``),
+            quantiles and intervals with (parameter, level) columns, samples indexed
+            by (dataset, draw). ``"default"`` returns arrays; None leaves it
+            unchanged. sklearn's global ``transform_output`` config is honoured too.
+
+        Returns
+        -------
+        self : estimator
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(
+                f"transform must be 'default' or 'pandas'; got {transform!r}."
+            )
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _pandas(self) -> bool:
+        choice = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        if choice == "default":
+            choice = get_config().get("transform_output", "default")
+        return choice == "pandas"
+
+    def _index(self, X, n):
+        if isinstance(X, pd.DataFrame | pd.Series) and len(X.index) == n:
+            return X.index
+        return range(n)
+
+    def _output_estimates(self, values: np.ndarray, X):
+        _check_finite_output(values)
+        one_d = self._y_ndim == 1
+        if self._pandas():
+            return estimates_frame(
+                values, self.parameter_names_, self._index(X, len(values)), one_d
+            )
+        return values.reshape(-1) if one_d else values
+
+    def _output_levels(self, values: np.ndarray, X, levels, level_name: str):
+        _check_finite_output(values)
+        if self._pandas():
+            return levels_frame(
+                values,
+                self.parameter_names_,
+                levels,
+                self._index(X, len(values)),
+                level_name,
+            )
+        return values
+
+    def _output_samples(self, values: np.ndarray, X):
+        _check_finite_output(values)
+        if self._pandas():
+            return samples_frame(
+                values, self.parameter_names_, self._index(X, len(values))
+            )
+        return values

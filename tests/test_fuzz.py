@@ -140,3 +140,34 @@ def test_bad_sample_counts(fitted_models, n_samples):
 )
 def test_transformer_on_arbitrary_input(X):
     _acceptable(lambda: ReplicateSummaries().fit_transform(X))
+
+
+@SETTINGS
+@given(
+    X=arrays(
+        np.float64,
+        array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=4),
+        elements=values,
+    ),
+    method=st.sampled_from(["parametric", "nonparametric", "jackknife"]),
+    n_boot=st.one_of(st.integers(-2, 5), st.floats(0, 5), st.none()),
+)
+def test_bootstrap_on_arbitrary_input(fitted_models, X, method, n_boot):
+    from skamortise import bootstrap
+
+    def simulator(theta, rng, **kwargs):
+        return theta[:, [0, 1, 0]] + rng.normal(size=(len(theta), 3))
+
+    out = _acceptable(
+        lambda: bootstrap(
+            fitted_models[0],
+            X,
+            method=method,
+            n_boot=n_boot,
+            simulator=simulator,
+            random_state=0,
+        )
+    )
+    if out is not None:
+        assert np.isfinite(out.samples).all()
+        assert out.samples.shape[:2] == (len(X), n_boot)

@@ -40,11 +40,8 @@ def _check_finite_output(values: np.ndarray) -> None:
         )
 
 
-class OutputMixin:
-    """Arrays by default, labelled pandas objects under ``set_output("pandas")``.
-
-    Expects ``parameter_names_`` and ``_y_ndim`` on the fitted estimator.
-    """
+class OutputConfigMixin:
+    """``set_output(transform=...)``: arrays by default, pandas when asked."""
 
     def set_output(self, *, transform=None):
         """Choose the container of the inference methods' outputs.
@@ -76,6 +73,13 @@ class OutputMixin:
         if choice == "default":
             choice = get_config().get("transform_output", "default")
         return choice == "pandas"
+
+
+class OutputMixin(OutputConfigMixin):
+    """Arrays by default, labelled pandas objects under ``set_output("pandas")``.
+
+    Expects ``parameter_names_`` and ``_y_ndim`` on the fitted estimator.
+    """
 
     def _index(self, X, n):
         if isinstance(X, pd.DataFrame | pd.Series) and len(X.index) == n:

@@ -15,7 +15,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from scipy.special import logsumexp
-from sklearn import config_context, get_config
+from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
@@ -26,8 +26,10 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from . import _output
+from ._output import OutputConfigMixin
 from ._runtime import torch_generator
 from .estimators._priors import prior_log_density
+from .estimators.ratio import sample_log_density
 
 __all__ = ["NeuralEnsemble"]
 
@@ -61,7 +63,7 @@ def _fit_member(estimator, method: str, args: tuple, kwargs: dict):
     return estimator
 
 
-class NeuralEnsemble(MetaEstimatorMixin, BaseEstimator):
+class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
     """An ensemble of one estimator trained from ``n_estimators`` different seeds.
 
     Each member is a clone of ``estimator`` whose ``random_state`` is a seed drawn
@@ -471,8 +473,6 @@ class NeuralEnsemble(MetaEstimatorMixin, BaseEstimator):
             return getattr(member, method)(*args, **kwargs)
 
     def _sample_ratio(self, X, n_samples, prior, rng, method, n_chains, warmup, thin):
-        from . import inference
-
         members = self.estimators_
         first = members[0]
         summaries = [member._summary_tensor(X) for member in members]
@@ -495,39 +495,20 @@ class NeuralEnsemble(MetaEstimatorMixin, BaseEstimator):
         upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0)).to(
             like
         )
-        n, p = len(like), len(lower)
         generator = torch_generator(rng.randint(_MAX_SEED))
-        with torch.no_grad():
-            if method == "importance":
-
-                def propose(k, gen):
-                    u = torch.rand(n, k, p, generator=gen, dtype=lower.dtype)
-                    return lower + (upper - lower) * u.to(lower)
-
-                result = inference.sample_importance(
-                    log_fn,
-                    propose,
-                    lambda theta: torch.zeros(theta.shape[:-1]).to(theta),
-                    n_samples,
-                    n_proposals=max(10 * n_samples, 1000),
-                    n_datasets=n,
-                    generator=generator,
-                )
-            else:
-                init = first._initial_points(
-                    log_fn, lower, upper, n, n_chains, generator
-                )
-                result = inference.sample_mcmc(
-                    log_fn,
-                    init,
-                    n_samples,
-                    method="slice",
-                    warmup=warmup,
-                    thin=thin,
-                    bounds=(lower, upper),
-                    generator=generator,
-                )
-        return np.asarray(result.samples, dtype=np.float64)
+        samples, _ = sample_log_density(
+            log_fn,
+            lower,
+            upper,
+            len(like),
+            n_samples,
+            method=method,
+            n_chains=n_chains,
+            warmup=warmup,
+            thin=thin,
+            generator=generator,
+        )
+        return np.asarray(samples, dtype=np.float64)
 
     # ---------------------------------------------------------- classification
     @available_if(_members_have("predict_proba"))
@@ -655,34 +636,6 @@ class NeuralEnsemble(MetaEstimatorMixin, BaseEstimator):
         return -float(joint + marginal) / 2
 
     # ------------------------------------------------------------------ output
-    def set_output(self, *, transform=None):
-        """Choose the container of the outputs, as for the member estimators.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas"} or None
-            ``"pandas"`` labels estimates, quantiles, intervals, samples and class
-            probabilities; ``"default"`` returns arrays; None leaves it unchanged.
-
-        Returns
-        -------
-        self : NeuralEnsemble
-        """
-        if transform is None:
-            return self
-        if transform not in ("default", "pandas"):
-            raise ValueError(
-                f"transform must be 'default' or 'pandas'; got {transform!r}."
-            )
-        self._sklearn_output_config = {"transform": transform}
-        return self
-
-    def _pandas(self) -> bool:
-        choice = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
-        if choice == "default":
-            choice = get_config().get("transform_output", "default")
-        return choice == "pandas"
-
     def _names(self, n_parameters: int) -> list[str]:
         names = getattr(self.estimators_[0], "parameter_names_", None)
         if names is None or len(names) != n_parameters:

@@ -140,24 +140,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         checkpoint_dir=None,
         checkpoint_every=10,
     ):
-        self.class_prior = class_prior
-        self.summary_network = summary_network
-        self.summary_network_kwargs = summary_network_kwargs
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.weight_decay = weight_decay
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+        self._store_init_arguments(locals())
 
     # On-the-fly simulation from one prior and simulator does not describe several
     # models; train on simulate_models(...) output instead.

@@ -298,54 +298,21 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         seed = check_random_state(random_state).randint(2**31 - 1)
         generator = torch_generator(seed)
         lower, upper = self._box(summary)
-        n, p = len(summary), self.n_parameters_
-        with torch.no_grad():
-            if method == "grid":
-                grid = inference.grid_posterior(
-                    log_fn, (lower, upper), 100 if p == 1 else 60, n_datasets=n
-                )
-                samples, info = grid.sample(n_samples, generator=generator), grid
-            elif method == "importance":
-                info = inference.sample_importance(
-                    log_fn,
-                    _uniform_sampler(lower, upper, n),
-                    lambda theta: torch.zeros(theta.shape[:-1]).to(theta),
-                    n_samples,
-                    n_proposals=max(10 * n_samples, 1000),
-                    n_datasets=n,
-                    generator=generator,
-                )
-                samples = info.samples
-            else:
-                init = self._initial_points(
-                    log_fn, lower, upper, n, n_chains, generator
-                )
-                info = inference.sample_mcmc(
-                    log_fn,
-                    init,
-                    n_samples,
-                    method="slice",
-                    warmup=warmup,
-                    thin=thin,
-                    bounds=(lower, upper),
-                    generator=generator,
-                )
-                samples = info.samples
+        samples, info = sample_log_density(
+            log_fn,
+            lower,
+            upper,
+            len(summary),
+            n_samples,
+            method=method,
+            n_chains=n_chains,
+            warmup=warmup,
+            thin=thin,
+            generator=generator,
+        )
         samples = np.asarray(samples, dtype=np.float64)
         output = self._output_samples(samples, X)
         return (output, info) if return_info else output
-
-    def _initial_points(self, log_fn, lower, upper, n, n_chains, generator):
-        """Chain starts: importance resampling of flat candidates on the support."""
-        u = torch.rand(n, _N_INIT_CANDIDATES, len(lower), generator=generator)
-        candidates = lower + (upper - lower) * u.to(lower)
-        weights = torch.softmax(log_fn(candidates).nan_to_num(-torch.inf), dim=1)
-        pick = torch.multinomial(
-            weights.cpu(), n_chains, replacement=True, generator=generator
-        )
-        return candidates.gather(
-            1, pick[..., None].expand(-1, -1, len(lower)).to(candidates.device)
-        )
 
     # -- point estimates and frequentist inference ----------------------------------
     def _maximise(self, log_fn, summary):
@@ -496,3 +463,65 @@ def _uniform_sampler(lower, upper, n):
         return lower + (upper - lower) * u.to(lower)
 
     return draw
+
+
+def sample_log_density(
+    log_fn,
+    lower,
+    upper,
+    n,
+    n_samples,
+    *,
+    method="mcmc",
+    n_chains=10,
+    warmup=200,
+    thin=1,
+    generator=None,
+):
+    """Draw from ``exp(log_fn)`` on the box ``[lower, upper]`` for ``n`` data sets.
+
+    ``log_fn`` maps ``(n, k, p)`` parameters to ``(n, k)`` unnormalised log densities.
+    Returns ``(samples, info)``: ``(n, n_samples, p)`` draws and the sampler's result.
+    """
+    p = len(lower)
+    with torch.no_grad():
+        if method == "grid":
+            grid = inference.grid_posterior(
+                log_fn, (lower, upper), 100 if p == 1 else 60, n_datasets=n
+            )
+            return grid.sample(n_samples, generator=generator), grid
+        if method == "importance":
+            info = inference.sample_importance(
+                log_fn,
+                _uniform_sampler(lower, upper, n),
+                lambda theta: torch.zeros(theta.shape[:-1]).to(theta),
+                n_samples,
+                n_proposals=max(10 * n_samples, 1000),
+                n_datasets=n,
+                generator=generator,
+            )
+            return info.samples, info
+        init = _initial_points(log_fn, lower, upper, n, n_chains, generator)
+        info = inference.sample_mcmc(
+            log_fn,
+            init,
+            n_samples,
+            method="slice",
+            warmup=warmup,
+            thin=thin,
+            bounds=(lower, upper),
+            generator=generator,
+        )
+        return info.samples, info
+
+
+def _initial_points(log_fn, lower, upper, n, n_chains, generator):
+    """Chain starts: importance resampling of flat candidates on the support."""
+    u = torch.rand(n, _N_INIT_CANDIDATES, len(lower), generator=generator)
+    candidates = lower + (upper - lower) * u.to(lower)
+    weights = torch.softmax(log_fn(candidates).nan_to_num(-torch.inf), dim=1)
+    pick = torch.multinomial(
+        weights.cpu(), n_chains, replacement=True, generator=generator
+    )
+    index = pick[..., None].expand(-1, -1, len(lower)).to(candidates.device)
+    return candidates.gather(1, index)

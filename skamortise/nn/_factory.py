@@ -22,8 +22,10 @@ def _default_network(
     if not replicated:
         return MLP(in_features, hidden_layer_sizes, activation=activation)
     phi = MLP(in_features, hidden_layer_sizes, activation=activation)
-    rho = MLP(phi.out_features + 1, hidden_layer_sizes, activation=activation)
-    return DeepSet(phi, rho)
+    # Per-set standardisation adds the mean and log sd of every feature.
+    extra = 1 + (2 * in_features if len(event_shape) == 1 else 0)
+    rho = MLP(phi.out_features + extra, hidden_layer_sizes, activation=activation)
+    return DeepSet(phi, rho, standardise_sets=len(event_shape) == 1)
 
 
 def build_summary_network(
@@ -38,7 +40,8 @@ def build_summary_network(
     """The summary network and its output width.
 
     ``spec="auto"`` gives an MLP for one vector per data set and a DeepSet (MLP inside
-    and outside, mean pooling, ``log m`` appended) for replicated data. Any other
+    and outside, mean pooling, ``log m`` appended, each data set standardised by its
+    own mean and sd, which are appended too) for replicated data. Any other
     ``spec`` is a class or factory called with ``**kwargs``; its output width is read
     from a forward pass on a dummy batch, so user networks need no special attribute.
     """

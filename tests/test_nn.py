@@ -1,0 +1,54 @@
+"""Summary networks: masking, moments, invariances."""
+
+import torch
+
+from skamortise.nn import MLP, DeepSet
+
+
+def _deepset():
+    torch.manual_seed(0)
+    phi = MLP(2, (8,))
+    rho = MLP(8 + 1 + 4, (8,))
+    return DeepSet(phi, rho, standardise_sets=True).double()
+
+
+def test_padding_does_not_change_the_summary():
+    net = _deepset()
+    x = torch.randn(1, 5, 2, dtype=torch.float64)
+    padded = torch.cat([x, 1e3 * torch.randn(1, 3, 2, dtype=torch.float64)], dim=1)
+    mask = torch.tensor([[True] * 5 + [False] * 3])
+    torch.testing.assert_close(net(padded, mask), net(x))
+
+
+def test_single_and_identical_replicates_are_finite():
+    net = _deepset()
+    assert torch.isfinite(net(torch.ones(2, 1, 2, dtype=torch.float64))).all()
+    assert torch.isfinite(net(torch.ones(2, 4, 2, dtype=torch.float64))).all()
+
+
+def test_standardised_sets_see_their_own_moments():
+    # For x and 3x + 2 the pooled phi features agree; rho receives the moments
+    # explicitly: means 3 mean + 2 and log sds shifted by log 3.
+    net = _deepset()
+    seen = []
+    net.rho = _Recorder(seen)
+    x = torch.randn(1, 6, 2, dtype=torch.float64)
+    net(x)
+    net(3 * x + 2)
+    a, b = seen
+    # pooled phi and log m (equal up to the sd floor, which does not scale)
+    torch.testing.assert_close(a[:, :9], b[:, :9], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(b[:, 9:11], 3 * a[:, 9:11] + 2)
+    torch.testing.assert_close(
+        b[:, 11:], a[:, 11:] + torch.log(torch.tensor(3.0)), rtol=1e-4, atol=1e-4
+    )
+
+
+class _Recorder(torch.nn.Module):
+    def __init__(self, seen):
+        super().__init__()
+        self.seen = seen
+
+    def forward(self, pooled):
+        self.seen.append(pooled)
+        return pooled

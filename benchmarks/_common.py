@@ -1,4 +1,4 @@
-"""Shared helpers of the sbi comparison benchmarks (``npe_vs_sbi.py``, ``nre_vs_sbi.py``).
+"""Shared helpers of the sbi comparison benchmarks (npe_vs_sbi.py, nre_vs_sbi.py).
 
 Task registry (skamortise models with a matching sbi prior), machine description,
 timing, cached simulations and reference samples, the C2ST loop and a markdown
@@ -37,7 +37,7 @@ C2ST_SEED = 3
 TRAIN_SEED = 0
 
 
-# -- tasks --------------------------------------------------------------------------
+# -- tasks --
 @dataclass
 class Task:
     name: str
@@ -87,7 +87,7 @@ TASKS["slcp"].model = models.SLCP()
 TASKS["gaussian_mixture"].model = models.GaussianMixture()
 
 
-# -- machine ------------------------------------------------------------------------
+# -- machine --
 def machine_info() -> dict:
     cpu = "unknown"
     with contextlib.suppress(OSError):
@@ -133,7 +133,7 @@ def machine_markdown(info: dict) -> str:
     )
 
 
-# -- timing and threads ----------------------------------------------------------------
+# -- timing and threads --
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()
@@ -172,7 +172,7 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-# -- data -----------------------------------------------------------------------------
+# -- data --
 def simulations(task: Task, n: int, pool_size: int):
     """The first ``n`` of a fixed pool of ``pool_size`` simulations: ``(X, y)``.
 
@@ -222,7 +222,7 @@ def reference_samples(task: Task, x_obs: np.ndarray, n_samples: int) -> np.ndarr
     return np.stack(out)
 
 
-# -- C2ST --------------------------------------------------------------------------------
+# -- C2ST --
 def c2st_scores(reference: np.ndarray, samples: np.ndarray) -> list[float]:
     """C2ST accuracy per observation (skamortise.diagnostics.c2st, MLP classifier).
 
@@ -238,7 +238,7 @@ def c2st_scores(reference: np.ndarray, samples: np.ndarray) -> list[float]:
     return scores
 
 
-# -- output --------------------------------------------------------------------------------
+# -- output --
 def fmt(value, digits=3) -> str:
     if value is None:
         return "-"

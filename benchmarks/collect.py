@@ -6,14 +6,25 @@ Run: python benchmarks/collect.py (after any benchmark script has rewritten its 
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["summary", "point", "quantile", "npe", "nre", "bootstrap", "ensemble",
-         "threads", "mcmc"]
+ORDER = [
+    "summary",
+    "point",
+    "quantile",
+    "npe",
+    "nre",
+    "bootstrap",
+    "ensemble",
+    "threads",
+    "mcmc",
+]
 
 
 def main():
-    parts = ["# Benchmark results\n\n_Assembled by `python benchmarks/collect.py` from "
-             "`benchmarks/results/*.md`; each section names the command that produced "
-             "it._\n"]
+    parts = [
+        "# Benchmark results\n\n_Assembled by `python benchmarks/collect.py` from "
+        "`benchmarks/results/*.md`; each section names the command that produced "
+        "it._\n"
+    ]
     for name in ORDER:
         path = HERE / "results" / f"{name}.md"
         if path.exists():

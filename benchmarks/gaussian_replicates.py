@@ -32,26 +32,43 @@ LEVELS = (0.025, 0.05, 0.5, 0.95, 0.975)
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            f"torch {torch.__version__}, skamortise {skamortise.__version__}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"torch {torch.__version__}, skamortise {skamortise.__version__}"
+    )
 
 
 def test_sets(model, n_test, seed=123):
-    return {m: simulate(model.prior, model.simulator, n_test, n_replicates=m,
-                        random_state=seed + m) for m in (1, 10, 100)}
+    return {
+        m: simulate(
+            model.prior, model.simulator, n_test, n_replicates=m, random_state=seed + m
+        )
+        for m in (1, 10, 100)
+    }
 
 
 def train(estimator, model, n_simulations):
     start = time.perf_counter()
-    estimator.fit_simulator(model.prior, model.simulator, n_simulations,
-                            n_replicates=range(1, 101), refresh="parameters")
+    estimator.fit_simulator(
+        model.prior,
+        model.simulator,
+        n_simulations,
+        n_replicates=range(1, 101),
+        refresh="parameters",
+    )
     return time.perf_counter() - start
 
 
 def run_point(model, args):
-    est = NeuralBayesEstimator(random_state=0)
+    est = NeuralBayesEstimator(n_iter_no_change=args.patience, random_state=0)
     seconds = train(est, model, args.n_simulations)
     rows = []
     for m, (X, y) in test_sets(model, args.n_test).items():
@@ -60,14 +77,24 @@ def run_point(model, args):
         rate = len(X) / (time.perf_counter() - start)
         exact = model.posterior_mean(X)
         ratio = ((neural - y) ** 2).mean(0) / ((exact - y) ** 2).mean(0)
-        rows.append({"m": m, "risk_ratio_mu": ratio[0], "risk_ratio_sigma": ratio[1],
-                     "estimates_per_s": rate})
+        rows.append(
+            {
+                "m": m,
+                "risk_ratio_mu": ratio[0],
+                "risk_ratio_sigma": ratio[1],
+                "estimates_per_s": rate,
+            }
+        )
     return est, seconds, rows
 
 
 def run_quantile(model, args):
-    est = NeuralQuantileEstimator(quantiles=LEVELS, bounds=model.bounds,
-                                  random_state=0)
+    est = NeuralQuantileEstimator(
+        quantiles=LEVELS,
+        bounds=model.bounds,
+        n_iter_no_change=args.patience,
+        random_state=0,
+    )
     seconds = train(est, model, args.n_simulations)
     rows = []
     for m, (X, y) in test_sets(model, args.n_test).items():
@@ -89,8 +116,14 @@ def table(rows) -> str:
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
-        lines.append("| " + " | ".join(f"{row[k]:.4g}" if isinstance(row[k], float)
-                                        else str(row[k]) for k in keys) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                f"{row[k]:.4g}" if isinstance(row[k], float) else str(row[k])
+                for k in keys
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -98,28 +131,45 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("family", choices=["point", "quantile"])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--n-simulations", type=int, default=20_000,
-                        help="fresh training simulations per epoch")
+    parser.add_argument(
+        "--n-simulations",
+        type=int,
+        default=20_000,
+        help="fresh training simulations per epoch",
+    )
     parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="n_iter_no_change (fresh data every epoch: no overfitting)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.n_simulations, args.n_test = 2_000, 1_000
     model = GaussianReplicates()
     runner = run_point if args.family == "point" else run_quantile
     est, seconds, rows = runner(model, args)
-    text = (f"### {args.family} estimator, Gaussian replicates (m = 1..100, one network)"
-            f"\n\nCommand: `python benchmarks/gaussian_replicates.py {args.family}"
-            f"{' --quick' if args.quick else ''}` ({args.n_simulations} fresh "
-            f"simulations per epoch, {est.n_epochs_} epochs, best epoch "
-            f"{est.best_epoch_}; {args.n_test} test data sets per m)\n\n"
-            f"Machine: {machine()}; n_threads=1.\n\nTraining time: {seconds:.0f} s\n\n"
-            f"{table(rows)}\n")
+    text = (
+        f"### {args.family} estimator, Gaussian replicates (m = 1..100, one network)"
+        f"\n\nCommand: `python benchmarks/gaussian_replicates.py {args.family}"
+        f"{' --quick' if args.quick else ''} --patience {args.patience}` "
+        f"({args.n_simulations} fresh "
+        f"simulations per epoch, {est.n_epochs_} epochs, best epoch "
+        f"{est.best_epoch_}; {args.n_test} test data sets per m)\n\n"
+        f"Machine: {machine()}; n_threads=1.\n\nTraining time: {seconds:.0f} s\n\n"
+        f"{table(rows)}\n"
+    )
     print(text)
     suffix = "_quick" if args.quick else ""
     (RESULTS / f"{args.family}{suffix}.md").write_text(text)
     (RESULTS / f"{args.family}{suffix}.json").write_text(
-        json.dumps({"seconds": seconds, "epochs": est.n_epochs_, "rows": rows},
-                   default=float, indent=1))
+        json.dumps(
+            {"seconds": seconds, "epochs": est.n_epochs_, "rows": rows},
+            default=float,
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

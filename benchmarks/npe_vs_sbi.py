@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from _common import (
     RESULTS,
     SAMPLE_SEED,
@@ -50,6 +49,7 @@ from _common import (
     torch_threads,
     write_results,
 )
+
 from skamortise import NeuralPosteriorEstimator
 
 N_THROUGHPUT_DATASETS = 100
@@ -96,7 +96,7 @@ def parse_args():
     return args
 
 
-# -- the two libraries ------------------------------------------------------------------
+# -- the two libraries --
 def run_skamortise(task, X, y, x_obs, x_thr, n_samples):
     est = NeuralPosteriorEstimator(bounds=task.bounds, random_state=TRAIN_SEED)
     with Timer() as fit:
@@ -156,7 +156,7 @@ def run_sbi(task, X, y, x_obs, x_thr, n_samples, threads):
     }
 
 
-# -- main ----------------------------------------------------------------------------
+# -- main --
 def main():
     args = parse_args()
     warnings.filterwarnings("ignore")
@@ -170,11 +170,16 @@ def main():
     for source in sources:
         old = json.loads(source.read_text())
         a = old["args"]
-        fallback = (a.get("commands") or [
-            "python benchmarks/npe_vs_sbi.py --tasks " + " ".join(a["tasks"])
-            + " --sims " + " ".join(map(str, a["sims"]))
-            + f" --n-obs {a['n_obs']} --n-samples {a['n_samples']}"
-        ])[-1]
+        fallback = (
+            a.get("commands")
+            or [
+                "python benchmarks/npe_vs_sbi.py --tasks "
+                + " ".join(a["tasks"])
+                + " --sims "
+                + " ".join(map(str, a["sims"]))
+                + f" --n-obs {a['n_obs']} --n-samples {a['n_samples']}"
+            ]
+        )[-1]
         for r in old["runs"]:
             r.setdefault("n_obs", a["n_obs"])
             r.setdefault("n_samples", a["n_samples"])
@@ -203,7 +208,9 @@ def main():
             if name in args.sbi_default_threads and n == max(args.sims):
                 variants.append(("sbi", None))
             for library, threads in variants:
-                thread_text = "1" if threads == 1 else f"default ({torch.get_num_threads()})"
+                thread_text = (
+                    "1" if threads == 1 else f"default ({torch.get_num_threads()})"
+                )
                 if (task.name, n, library, thread_text) in done:
                     continue
                 log(f"{task.name} n={n}: {library} (torch threads {thread_text}) ...")
@@ -216,7 +223,8 @@ def main():
                         task, X, y, x_obs, x_thr, args.n_samples, threads
                     )
                 log(
-                    f"  trained in {stats['train_s']:.1f} s ({stats['epochs']} epochs); "
+                    f"  trained in {stats['train_s']:.1f} s "
+                    f"({stats['epochs']} epochs); "
                     f"{stats['throughput']:.0f} samples/s; running C2ST ..."
                 )
                 with Timer() as t:
@@ -245,31 +253,37 @@ def main():
 
 def write(args, info, runs):
     header = (
-        "# Neural posterior estimation: skamortise vs sbi\n\n"
-        + "".join(
-            f"Command {i}: `{c}`  \n" for i, c in enumerate(args.commands, start=1)
+        (
+            "# Neural posterior estimation: skamortise vs sbi\n\n"
+            + "".join(
+                f"Command {i}: `{c}`  \n" for i, c in enumerate(args.commands, start=1)
+            )
+            + f"{machine_markdown(info)}"
+            "Settings: skamortise `NeuralPosteriorEstimator()` defaults (spline flow, "
+            "`n_threads=1`), `bounds` = the prior's support, `random_state=0`; sbi "
+            "`NPE(prior)` (NPE-C, default `maf`, default `train()`), "
+            "`torch.set_num_threads(1)` unless the threads column says otherwise. "
+            "Same simulations (nested prefixes of one pool), same observations "
+            "(`model.observation(1..n_obs)`), same reference samples, "
+            "`skamortise.diagnostics.c2st` (MLP, 5 folds) with n_samples reference + "
+            "n_samples posterior samples per observation "
+            "(columns `obs`, `samples`).  \n"
+            f"Throughput: {N_THROUGHPUT_DATASETS} data sets x {N_THROUGHPUT_SAMPLES:,} "
+            "samples in one call (skamortise `sample`, sbi `sample_batched`, which "
+            "includes its rejection of samples outside the prior support).  \n"
+            "Times are wall-clock seconds on a shared machine; compare speed only as "
+            "ratios within this run.\n\n"
         )
-        + 
-        f"{machine_markdown(info)}"
-        "Settings: skamortise `NeuralPosteriorEstimator()` defaults (spline flow, "
-        "`n_threads=1`), `bounds` = the prior's support, `random_state=0`; sbi "
-        "`NPE(prior)` (NPE-C, default `maf`, default `train()`), "
-        "`torch.set_num_threads(1)` unless the threads column says otherwise. "
-        "Same simulations (nested prefixes of one pool), same observations "
-        "(`model.observation(1..n_obs)`), same reference samples, "
-        "`skamortise.diagnostics.c2st` (MLP, 5 folds) with n_samples reference + "
-        "n_samples posterior samples per observation (columns `obs`, `samples`).  \n"
-        f"Throughput: {N_THROUGHPUT_DATASETS} data sets x {N_THROUGHPUT_SAMPLES:,} "
-        "samples in one call (skamortise `sample`, sbi `sample_batched`, which "
-        "includes its rejection of samples outside the prior support).  \n"
-        "Times are wall-clock seconds on a shared machine; compare speed only as "
-        "ratios within this run.\n\n"
-    ) + "".join(f"Note: {n}  \n" for n in args.note) + ("\n" if args.note else "")
+        + "".join(f"Note: {n}  \n" for n in args.note)
+        + ("\n" if args.note else "")
+    )
     rows = []
     for r in runs:
         rows.append(
             [
-                args.commands.index(r["command"]) + 1 if r.get("command") in args.commands else "-",
+                args.commands.index(r["command"]) + 1
+                if r.get("command") in args.commands
+                else "-",
                 r["task"],
                 r["n_simulations"],
                 r["library"],
@@ -301,8 +315,14 @@ def write(args, info, runs):
         rows,
     )
     summary = summary_table(runs)
-    text = header + "## All runs\n\n" + table + (
-        "\n## skamortise vs sbi (1 thread each; the last run of each combination)\n\n"
+    text = (
+        header
+        + "## All runs\n\n"
+        + table
+        + (
+            "\n## skamortise vs sbi "
+            "(1 thread each; the last run of each combination)\n\n"
+        )
     )
     text += summary
     write_results(args.out, text, {"machine": info, "args": vars(args), "runs": runs})
@@ -310,12 +330,16 @@ def write(args, info, runs):
 
 def summary_table(runs):
     rows = []
-    keys = sorted({(r["task"], r["n_simulations"]) for r in runs}, key=lambda k: (k[0], k[1]))
+    keys = sorted(
+        {(r["task"], r["n_simulations"]) for r in runs}, key=lambda k: (k[0], k[1])
+    )
     for task, n in keys:
         pick = {
             r["library"]: r
             for r in runs
-            if r["task"] == task and r["n_simulations"] == n and r["torch_threads"] == "1"
+            if r["task"] == task
+            and r["n_simulations"] == n
+            and r["torch_threads"] == "1"
         }
         if len(pick) < 2:
             continue

@@ -40,7 +40,6 @@ import warnings
 
 import numpy as np
 import torch
-
 from _common import (
     RESULTS,
     SAMPLE_SEED,
@@ -60,6 +59,7 @@ from _common import (
     torch_threads,
     write_results,
 )
+
 from skamortise import NeuralRatioEstimator
 from skamortise.inference import maximize
 
@@ -84,7 +84,8 @@ def parse_args():
         "--sbi-timing-datasets",
         type=int,
         default=5,
-        help="data sets on which sbi's per-data-set MCMC is timed (extrapolated to 100)",
+        help="data sets on which sbi's per-data-set MCMC is timed "
+        "(extrapolated to 100)",
     )
     parser.add_argument(
         "--sbi-batched",
@@ -116,7 +117,7 @@ def parse_args():
     return args
 
 
-# -- skamortise ----------------------------------------------------------------------
+# -- skamortise --
 def run_skamortise(task, X, y, x_obs, x_timing, n_samples):
     est = NeuralRatioEstimator(bounds=task.bounds, random_state=TRAIN_SEED)
     with Timer() as fit:
@@ -142,7 +143,7 @@ def run_skamortise(task, X, y, x_obs, x_timing, n_samples):
     return est, samples, stats
 
 
-# -- sbi --------------------------------------------------------------------------------
+# -- sbi --
 def train_sbi(task, X, y):
     from sbi.inference import NRE
 
@@ -231,7 +232,7 @@ def mle_errors(estimate, x, lower, upper):
     }
 
 
-# -- main ------------------------------------------------------------------------------
+# -- main --
 def main():
     args = parse_args()
     warnings.filterwarnings("ignore")
@@ -244,8 +245,10 @@ def main():
         runs, mle = old["runs"], old["mle"]
         a = old["args"]
         commands = a.get("commands") or [
-            "python benchmarks/nre_vs_sbi.py --tasks " + " ".join(a["tasks"])
-            + " --sims " + " ".join(map(str, a["sims"]))
+            "python benchmarks/nre_vs_sbi.py --tasks "
+            + " ".join(a["tasks"])
+            + " --sims "
+            + " ".join(map(str, a["sims"]))
             + f" --n-obs {a['n_obs']} --n-samples {a['n_samples']}"
             + f" --sbi-timing-datasets {a['sbi_timing_datasets']}"
         ]
@@ -300,11 +303,20 @@ def main():
                 for library, values, seconds in (
                     ("skamortise", ska, t.seconds),
                     ("sbi", sbi, t_sbi.seconds),
-                    ("posterior mean x/2 (not an MLE; scale reference)", posterior_mean, None),
+                    (
+                        "posterior mean x/2 (not an MLE; scale reference)",
+                        posterior_mean,
+                        None,
+                    ),
                 ):
                     mle.append(
-                        {"task": task.name, "n_simulations": n, "estimator": library,
-                         "seconds": seconds, **values}
+                        {
+                            "task": task.name,
+                            "n_simulations": n,
+                            "estimator": library,
+                            "seconds": seconds,
+                            **values,
+                        }
                     )
                     log(f"  MLE {library}: {values}")
             write(args, info, runs, mle)
@@ -320,8 +332,10 @@ def record(runs, task, n, library, reference, samples, stats):
     )
     with Timer() as t:
         scores = c2st_scores(reference, samples)
-    log(f"  C2ST {np.mean(scores):.3f} per obs {np.round(scores, 3).tolist()} "
-        f"({t.seconds:.0f} s)")
+    log(
+        f"  C2ST {np.mean(scores):.3f} per obs {np.round(scores, 3).tolist()} "
+        f"({t.seconds:.0f} s)"
+    )
     runs.append(
         {
             "task": task.name,
@@ -336,33 +350,37 @@ def record(runs, task, n, library, reference, samples, stats):
 
 def write(args, info, runs, mle):
     header = (
-        "# Neural ratio estimation: skamortise vs sbi\n\n"
-        + "".join(f"Command: `{c}`  \n" for c in args.commands)
-        + 
-        f"{machine_markdown(info)}"
-        "Settings: skamortise `NeuralRatioEstimator()` defaults (`n_threads=1`), "
-        "`bounds` = the prior's support, `random_state=0`, `sample(..., prior=<the "
-        "task's prior>)` with its default slice-sampling MCMC (10 chains per data "
-        "set, 200 warm-up steps); sbi `NRE(prior)` (NRE-B, `resnet` classifier, "
-        "default `train()`), default `build_posterior()` (MCMC `slice_np_vectorized`, "
-        "20 chains, 200 warm-up steps, `resample` initialisation), with "
-        "`torch.set_num_threads(1)`. Same simulations, observations "
-        f"(`model.observation(1..{args.n_obs})`) and reference samples; "
-        f"`skamortise.diagnostics.c2st` (MLP, 5 folds) with {args.n_samples:,} "
-        f"reference + {args.n_samples:,} posterior samples per observation.  \n"
-        f"Sampling time: {N_TIMING_SAMPLES:,} posterior samples for each of "
-        f"{N_TIMING_DATASETS} simulated data sets (prior predictive, seed 123). "
-        "skamortise: one vectorised `sample` call over all 100; sbi: "
-        "`posterior.sample` one data set at a time, timed on "
-        f"{args.sbi_timing_datasets} data sets and extrapolated linearly to 100"
-        + (
-            "; sbi `sample_batched` over all 100 is timed too"
-            if args.sbi_batched
-            else ""
+        (
+            "# Neural ratio estimation: skamortise vs sbi\n\n"
+            + "".join(f"Command: `{c}`  \n" for c in args.commands)
+            + f"{machine_markdown(info)}"
+            "Settings: skamortise `NeuralRatioEstimator()` defaults (`n_threads=1`), "
+            "`bounds` = the prior's support, `random_state=0`, `sample(..., prior=<the "
+            "task's prior>)` with its default slice-sampling MCMC (10 chains per data "
+            "set, 200 warm-up steps); sbi `NRE(prior)` (NRE-B, `resnet` classifier, "
+            "default `train()`), default `build_posterior()` "
+            "(MCMC `slice_np_vectorized`, "
+            "20 chains, 200 warm-up steps, `resample` initialisation), with "
+            "`torch.set_num_threads(1)`. Same simulations, observations "
+            f"(`model.observation(1..{args.n_obs})`) and reference samples; "
+            f"`skamortise.diagnostics.c2st` (MLP, 5 folds) with {args.n_samples:,} "
+            f"reference + {args.n_samples:,} posterior samples per observation.  \n"
+            f"Sampling time: {N_TIMING_SAMPLES:,} posterior samples for each of "
+            f"{N_TIMING_DATASETS} simulated data sets (prior predictive, seed 123). "
+            "skamortise: one vectorised `sample` call over all 100; sbi: "
+            "`posterior.sample` one data set at a time, timed on "
+            f"{args.sbi_timing_datasets} data sets and extrapolated linearly to 100"
+            + (
+                "; sbi `sample_batched` over all 100 is timed too"
+                if args.sbi_batched
+                else ""
+            )
+            + ".  \nTimes are wall-clock seconds on a shared machine; compare speed "
+            "only as ratios within this run.\n\n"
         )
-        + ".  \nTimes are wall-clock seconds on a shared machine; compare speed "
-        "only as ratios within this run.\n\n"
-    ) + "".join(f"Note: {n}  \n" for n in args.note) + ("\n" if args.note else "")
+        + "".join(f"Note: {n}  \n" for n in args.note)
+        + ("\n" if args.note else "")
+    )
     rows = []
     for r in runs:
         rows.append(
@@ -380,25 +398,33 @@ def write(args, info, runs, mle):
                 r.get("batched_100_s"),
             ]
         )
-    text = header + "## C2ST, training and sampling time\n\n" + markdown_table(
-        [
-            "task",
-            "simulations",
-            "library",
-            "C2ST mean",
-            "C2ST per obs",
-            "train s",
-            "epochs",
-            "s for 100 x 1,000 samples",
-            "data sets timed",
-            "sbi sample_batched s (100 x 1,000)",
-        ],
-        rows,
+    text = (
+        header
+        + "## C2ST, training and sampling time\n\n"
+        + markdown_table(
+            [
+                "task",
+                "simulations",
+                "library",
+                "C2ST mean",
+                "C2ST per obs",
+                "train s",
+                "epochs",
+                "s for 100 x 1,000 samples",
+                "data sets timed",
+                "sbi sample_batched s (100 x 1,000)",
+            ],
+            rows,
+        )
     )
     summary = []
     keys = sorted({(r["task"], r["n_simulations"]) for r in runs})
     for task, n in keys:
-        pick = {r["library"]: r for r in runs if (r["task"], r["n_simulations"]) == (task, n)}
+        pick = {
+            r["library"]: r
+            for r in runs
+            if (r["task"], r["n_simulations"]) == (task, n)
+        }
         if len(pick) < 2:
             continue
         ska, sbi = pick["skamortise"], pick["sbi"]

@@ -32,8 +32,12 @@ def _burn(stop):
 def _time(n_threads, X, y, epochs, repeats):
     best_fit, best_predict = np.inf, np.inf
     for _ in range(repeats):
-        est = NeuralBayesEstimator(n_threads=n_threads, max_epochs=epochs,
-                                   n_iter_no_change=10**6, random_state=0)
+        est = NeuralBayesEstimator(
+            n_threads=n_threads,
+            max_epochs=epochs,
+            n_iter_no_change=10**6,
+            random_state=0,
+        )
         start = time.perf_counter()
         est.fit(X, y)
         best_fit = min(best_fit, time.perf_counter() - start)
@@ -65,11 +69,17 @@ def main():
             stop.set()
             if burner is not None:
                 burner.join()
-    lines = ["| machine load | n_threads | fit (s) | predict (s) |", "|---|---|---|---|"]
+    lines = [
+        "| machine load | n_threads | fit (s) | predict (s) |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {a} | {b} | {c:.2f} | {d:.3f} |" for a, b, c, d in rows]
-    text = (f"Command: `python benchmarks/threads.py{' --quick' if args.quick else ''}`"
-            f" ({n} data sets x 20 replicates, {epochs} epochs, best of {repeats})\n\n"
-            + "\n".join(lines) + "\n")
+    text = (
+        f"Command: `python benchmarks/threads.py{' --quick' if args.quick else ''}`"
+        f" ({n} data sets x 20 replicates, {epochs} epochs, best of {repeats})\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     print(text)
     (RESULTS / f"threads{'_quick' if args.quick else ''}.md").write_text(text)
 

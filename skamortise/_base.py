@@ -30,6 +30,8 @@ from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
 from .simulation import simulate, simulate_at
 
+# Largest standardised parameter accepted as a training or scoring target.
+_MAX_STANDARDISED = 1e6
 # Inference runs in chunks of roughly this many replicates to bound memory.
 _INFERENCE_CHUNK = 65536
 
@@ -343,6 +345,14 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             target = torch.empty(len(data), 0, dtype=dtype, device=device)
         else:
             z = (self._to_training_space(y) - self.y_loc_) / self.y_scale_
+            # A parameter a million training sds away cannot be a sensible target
+            # (and overflows float32 losses).
+            if not np.abs(z).max(initial=0.0) < _MAX_STANDARDISED:
+                raise ValueError(
+                    "y has values too far from the training parameters' range "
+                    f"(|y| up to {np.abs(y).max():.3g} against a training scale of "
+                    f"{np.max(self.y_scale_):.3g}); rescale the parameters."
+                )
             target = torch.tensor(z, dtype=dtype, device=device)
         return Batch(x, mask, target)
 

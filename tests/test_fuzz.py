@@ -24,6 +24,7 @@ TINY = dict(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

@@ -189,17 +189,9 @@ def test_grid_search_reaches_final_estimator_params(replicated):
     assert grid.best_estimator_.sample(series[:2], 3).shape == (2, 3, 1)
 
 
-def _public(name):
-    return getattr(skamortise, name, None)
-
-
-@pytest.mark.skipif(
-    _public("NeuralQuantileEstimator") is None,
-    reason="NeuralQuantileEstimator is not exported yet",
-)
 def test_quantile_estimator_through_pipeline(replicated):
     X, theta = replicated
-    est = _public("NeuralQuantileEstimator")(quantiles=(0.1, 0.9), **SMALL)
+    est = skamortise.NeuralQuantileEstimator(quantiles=(0.1, 0.9), **SMALL)
     pipe = make_pipeline(ReplicateSummaries(), est).fit(X, theta)
     Xt = pipe[0].transform(X[:4])
     np.testing.assert_array_equal(

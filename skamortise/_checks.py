@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+
+
+def check_n_samples(n_samples) -> int:
+    """``n_samples`` as an int, or a ValueError naming it."""
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+    return int(n_samples)
 
 
 def _check_scales(loc, scale, name: str) -> None:

@@ -26,6 +26,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from . import _output
+from ._checks import check_n_samples
 from ._output import OutputConfigMixin
 from ._runtime import torch_generator
 from .estimators._priors import prior_log_density
@@ -435,8 +436,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         samples : ndarray of shape (n_datasets, n_samples, n_parameters)
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        n_samples = check_n_samples(n_samples)
         rng = check_random_state(random_state)
         if self._is_ratio():
             if method not in ("mcmc", "importance"):

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseNeuralEstimator
+from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
 from ..distributions import DISTRIBUTIONS, build_distribution
 from ..distributions.noise import draw_from_noise
@@ -203,7 +204,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
             A DataFrame indexed by (dataset, draw) under pandas output.
         """
         data = self._prepare(X)
-        n_samples = _check_n_samples(n_samples)
+        n_samples = check_n_samples(n_samples)
         seed = check_random_state(random_state).randint(2**31 - 1)
         values = self._draws(data, n_samples, torch_generator(seed))
         return self._output_samples(values, X)
@@ -352,9 +353,3 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         # score is a mean log density, not R^2 (see NeuralBayesEstimator).
         tags.regressor_tags.poor_score = True
         return tags
-
-
-def _check_n_samples(n_samples) -> int:
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
-    return int(n_samples)

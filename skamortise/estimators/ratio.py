@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import torch
 from scipy import stats
@@ -14,6 +12,7 @@ from torch.nn import functional as F
 
 from .. import inference
 from .._base import BaseNeuralEstimator
+from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
@@ -291,8 +290,7 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
             raise ValueError(
                 f"method must be 'mcmc', 'importance' or 'grid'; got {method!r}."
             )
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        n_samples = check_n_samples(n_samples)
         summary = self._summary_tensor(X)
         log_fn, _ = self._target(summary, prior)
         seed = check_random_state(random_state).randint(2**31 - 1)

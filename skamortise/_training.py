@@ -292,7 +292,8 @@ def train(
             if config.checkpoint and epoch % config.checkpoint.every == 0:
                 checkpoint(epoch)
             if progress is not None:
-                progress.set_postfix(train=f"{train_loss:.4g}", valid=f"{valid_loss}")
+                shown = "-" if valid_loss is None else f"{valid_loss:.4g}"
+                progress.set_postfix(train=f"{train_loss:.4g}", valid=shown)
             if _converged(history, result.best_epoch, config.n_iter_no_change):
                 break
     except KeyboardInterrupt:

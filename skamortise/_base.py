@@ -39,6 +39,10 @@ _INFERENCE_CHUNK = 65536
 class BaseNeuralEstimator(OutputMixin, BaseEstimator):
     """Shared machinery of the neural estimators; not for direct use."""
 
+    # Families whose loss is a positive scale that shrinks as the replicate count
+    # grows stop early on a replicate-count balanced validation loss (_training.py).
+    _balance_replicates = False
+
     _parameter_constraints: dict = {
         "summary_network": [StrOptions({"auto"}), callable],
         "summary_network_kwargs": [dict, None],
@@ -294,6 +298,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             verbose=self.verbose,
             refresh_every=refresh_every,
+            balance_replicates=self._balance_replicates,
             checkpoint=None
             if self.checkpoint_dir is None
             else Checkpoint(self.checkpoint_dir, self.checkpoint_every),

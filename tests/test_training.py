@@ -273,3 +273,51 @@ def test_fit_simulator_follows_the_simulate_error_policy(refresh, gaussian_model
             on_error="drop",
         )
     assert np.isfinite(est.predict(np.zeros((2, 5, 1)))).all()
+
+
+def _ragged_training(estimator, gaussian_model):
+    return estimator.fit_simulator(
+        gaussian_model.prior,
+        gaussian_model.simulator,
+        400,
+        n_replicates=range(1, 30),
+    )
+
+
+def test_replicate_counts_balance_the_monitored_loss(gaussian_model, ragged):
+    from skamortise._training import _replicate_groups
+
+    est = _ragged_training(NeuralBayesEstimator(**SMALL), gaussian_model)
+    h = est.history_
+    # Early stopping follows the balanced loss; the pooled loss is still recorded.
+    assert len(h["valid_balanced"]) == len(h["valid_loss"]) == est.n_epochs_
+    assert est.best_epoch_ == int(np.argmin(h["valid_balanced"])) + 1
+    # The balanced loss is the geometric mean of the groups' losses, which are
+    # ordered by replicate count.
+    X, y = ragged
+    batch = est._batch(
+        est._validate_X(X, reset=False), y, torch.device("cpu"), torch.float64
+    )
+    groups = _replicate_groups(batch)
+    counts = [batch.mask[g].sum(1) for g in groups]
+    assert len(groups) == 5
+    assert all(a.max() <= b.min() for a, b in zip(counts, counts[1:], strict=False))
+    assert torch.cat(groups).sort().values.tolist() == list(range(len(X)))
+
+
+def test_posterior_family_keeps_the_pooled_loss(gaussian_model):
+    from skamortise import NeuralPosteriorEstimator
+
+    est = _ragged_training(
+        NeuralPosteriorEstimator("gaussian", **SMALL), gaussian_model
+    )
+    # A log density is not a scale: its pooled mean already weighs all counts.
+    assert "valid_balanced" not in est.history_
+    assert est.best_epoch_ == int(np.argmin(est.history_["valid_loss"])) + 1
+
+
+def test_one_replicate_count_keeps_the_pooled_loss(gaussian_model):
+    est = NeuralBayesEstimator(**SMALL).fit_simulator(
+        gaussian_model.prior, gaussian_model.simulator, 300, n_replicates=5
+    )
+    assert "valid_balanced" not in est.history_

@@ -72,8 +72,12 @@ FITTED_ATTRIBUTES = """\
         Shape of one replicate (or one data set when not replicated).
     history_ : dict of list
         ``train_loss``, ``valid_loss``, ``learning_rate`` and ``time`` per epoch.
+        Point and quantile estimators trained on data sets of differing replicate
+        counts also record ``valid_balanced``, the geometric mean of the validation
+        losses of five replicate-count groups: the loss of large counts is a small
+        fraction of the pooled loss, so early stopping follows this one instead.
     best_epoch_ : int
-        Epoch whose weights were kept.
+        Epoch whose weights were kept (lowest monitored validation loss).
     n_epochs_ : int
         Epochs run.
     interrupted_ : bool

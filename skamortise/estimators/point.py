@@ -54,6 +54,8 @@ class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
     (2,)
     """
 
+    _balance_replicates = True
+
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
         "loss": [StrOptions(set(POINT_LOSSES)), callable],

@@ -65,6 +65,8 @@ class NeuralQuantileEstimator(RegressorMixin, BaseNeuralEstimator):
     (1, 1, 2)
     """
 
+    _balance_replicates = True
+
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
         "quantiles": ["array-like", None],

@@ -46,12 +46,12 @@ def machine() -> str:
     )
 
 
-def test_sets(model, n_test, seed=123):
+def test_sets(model, n_test, counts=(1, 10, 100), seed=123):
     return {
         m: simulate(
             model.prior, model.simulator, n_test, n_replicates=m, random_state=seed + m
         )
-        for m in (1, 10, 100)
+        for m in counts
     }
 
 
@@ -71,7 +71,7 @@ def run_point(model, args):
     est = NeuralBayesEstimator(n_iter_no_change=args.patience, random_state=0)
     seconds = train(est, model, args.n_simulations)
     rows = []
-    for m, (X, y) in test_sets(model, args.n_test).items():
+    for m, (X, y) in test_sets(model, args.n_test, args.m).items():
         start = time.perf_counter()
         neural = est.predict(X)
         rate = len(X) / (time.perf_counter() - start)
@@ -97,7 +97,7 @@ def run_quantile(model, args):
     )
     seconds = train(est, model, args.n_simulations)
     rows = []
-    for m, (X, y) in test_sets(model, args.n_test).items():
+    for m, (X, y) in test_sets(model, args.n_test, args.m).items():
         q = est.predict_quantiles(X)
         exact = model.posterior_quantile(X, LEVELS)
         row = {"m": m}
@@ -139,6 +139,13 @@ def main():
     )
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument(
+        "--m",
+        type=int,
+        nargs="+",
+        default=[1, 10, 100],
+        help="replicate counts of the test sets",
+    )
+    parser.add_argument(
         "--patience",
         type=int,
         default=10,
@@ -153,7 +160,8 @@ def main():
     text = (
         f"### {args.family} estimator, Gaussian replicates (m = 1..100, one network)"
         f"\n\nCommand: `python benchmarks/gaussian_replicates.py {args.family}"
-        f"{' --quick' if args.quick else ''} --patience {args.patience}` "
+        f"{' --quick' if args.quick else ''} --patience {args.patience}"
+        f"{'' if args.m == [1, 10, 100] else ' --m ' + ' '.join(map(str, args.m))}` "
         f"({args.n_simulations} fresh "
         f"simulations per epoch, {est.n_epochs_} epochs, best epoch "
         f"{est.best_epoch_}; {args.n_test} test data sets per m)\n\n"

@@ -64,6 +64,14 @@ def parse_args():
     parser.add_argument("--n-obs", type=int, default=3)
     parser.add_argument("--n-samples", type=int, default=2000)
     parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="training seeds; both libraries are trained once per seed and the "
+        "summary averages over them (C2ST varies by about 0.01-0.03 between seeds)",
+    )
+    parser.add_argument(
         "--sbi-default-threads",
         nargs="*",
         default=["two_moons"],
@@ -97,8 +105,8 @@ def parse_args():
 
 
 # -- the two libraries --
-def run_skamortise(task, X, y, x_obs, x_thr, n_samples):
-    est = NeuralPosteriorEstimator(bounds=task.bounds, random_state=TRAIN_SEED)
+def run_skamortise(task, X, y, x_obs, x_thr, n_samples, seed=TRAIN_SEED):
+    est = NeuralPosteriorEstimator(bounds=task.bounds, random_state=seed)
     with Timer() as fit:
         est.fit(X, y)
     with Timer() as draw:
@@ -116,13 +124,13 @@ def run_skamortise(task, X, y, x_obs, x_thr, n_samples):
     }
 
 
-def run_sbi(task, X, y, x_obs, x_thr, n_samples, threads):
+def run_sbi(task, X, y, x_obs, x_thr, n_samples, threads, seed=TRAIN_SEED):
     from sbi.inference import NPE
 
     theta = torch.as_tensor(y, dtype=torch.float32)
     x = torch.as_tensor(X, dtype=torch.float32)
     with torch_threads(threads):
-        torch.manual_seed(TRAIN_SEED)
+        torch.manual_seed(seed)
         with sbi_log_directory():
             inference = NPE(prior=task.sbi_prior(), show_progress_bars=False)
         with Timer() as fit:
@@ -183,6 +191,7 @@ def main():
         for r in old["runs"]:
             r.setdefault("n_obs", a["n_obs"])
             r.setdefault("n_samples", a["n_samples"])
+            r.setdefault("seed", TRAIN_SEED)
             r.setdefault("command", fallback)
             runs.append(r)
     this_command = command_line()
@@ -191,7 +200,7 @@ def main():
     # Combinations already measured by an earlier run of the same output are
     # skipped; runs merged from other files do not block a new measurement.
     done = {
-        (r["task"], r["n_simulations"], r["library"], r["torch_threads"])
+        (r["task"], r["n_simulations"], r["library"], r["torch_threads"], r["seed"])
         for r in runs
         if not args.merge
     }
@@ -204,23 +213,30 @@ def main():
         )
         for n in args.sims:
             X, y = simulations(task, n, pool)
-            variants = [("skamortise", 1), ("sbi", 1)]
+            variants = [
+                (library, 1, seed)
+                for seed in args.seeds
+                for library in ("skamortise", "sbi")
+            ]
             if name in args.sbi_default_threads and n == max(args.sims):
-                variants.append(("sbi", None))
-            for library, threads in variants:
+                variants.append(("sbi", None, args.seeds[0]))
+            for library, threads, seed in variants:
                 thread_text = (
                     "1" if threads == 1 else f"default ({torch.get_num_threads()})"
                 )
-                if (task.name, n, library, thread_text) in done:
+                if (task.name, n, library, thread_text, seed) in done:
                     continue
-                log(f"{task.name} n={n}: {library} (torch threads {thread_text}) ...")
+                log(
+                    f"{task.name} n={n} seed={seed}: {library} "
+                    f"(torch threads {thread_text}) ..."
+                )
                 if library == "skamortise":
                     samples, stats = run_skamortise(
-                        task, X, y, x_obs, x_thr, args.n_samples
+                        task, X, y, x_obs, x_thr, args.n_samples, seed
                     )
                 else:
                     samples, stats = run_sbi(
-                        task, X, y, x_obs, x_thr, args.n_samples, threads
+                        task, X, y, x_obs, x_thr, args.n_samples, threads, seed
                     )
                 log(
                     f"  trained in {stats['train_s']:.1f} s "
@@ -239,6 +255,7 @@ def main():
                         "n_simulations": n,
                         "library": library,
                         "torch_threads": thread_text,
+                        "seed": seed,
                         "n_obs": args.n_obs,
                         "n_samples": args.n_samples,
                         "command": this_command,
@@ -260,8 +277,9 @@ def write(args, info, runs):
             )
             + f"{machine_markdown(info)}"
             "Settings: skamortise `NeuralPosteriorEstimator()` defaults (spline flow, "
-            "`n_threads=1`), `bounds` = the prior's support, `random_state=0`; sbi "
-            "`NPE(prior)` (NPE-C, default `maf`, default `train()`), "
+            "`n_threads=1`), `bounds` = the prior's support, `random_state` = the "
+            "seed; sbi `NPE(prior)` (NPE-C, default `maf`, default `train()`) after "
+            "`torch.manual_seed(seed)`, "
             "`torch.set_num_threads(1)` unless the threads column says otherwise. "
             "Same simulations (nested prefixes of one pool), same observations "
             "(`model.observation(1..n_obs)`), same reference samples, "
@@ -288,6 +306,7 @@ def write(args, info, runs):
                 r["n_simulations"],
                 r["library"],
                 r["torch_threads"],
+                r["seed"],
                 r.get("n_obs", args.n_obs),
                 r.get("n_samples", args.n_samples),
                 r["c2st_mean"],
@@ -304,6 +323,7 @@ def write(args, info, runs):
             "simulations",
             "library",
             "torch threads",
+            "seed",
             "obs",
             "samples",
             "C2ST mean",
@@ -319,47 +339,53 @@ def write(args, info, runs):
         header
         + "## All runs\n\n"
         + table
-        + (
-            "\n## skamortise vs sbi "
-            "(1 thread each; the last run of each combination)\n\n"
-        )
+        + ("\n## skamortise vs sbi (1 thread each; means over the training seeds)\n\n")
     )
     text += summary
     write_results(args.out, text, {"machine": info, "args": vars(args), "runs": runs})
 
 
 def summary_table(runs):
+    """Per task and budget: means over the training seeds both libraries ran."""
     rows = []
-    keys = sorted(
-        {(r["task"], r["n_simulations"]) for r in runs}, key=lambda k: (k[0], k[1])
-    )
+    keys = sorted({(r["task"], r["n_simulations"]) for r in runs})
     for task, n in keys:
-        pick = {
-            r["library"]: r
-            for r in runs
-            if r["task"] == task
-            and r["n_simulations"] == n
-            and r["torch_threads"] == "1"
-        }
-        if len(pick) < 2:
+        by_seed = {"skamortise": {}, "sbi": {}}
+        for r in runs:  # later runs of the same combination replace earlier ones
+            if r["task"] == task and r["n_simulations"] == n:
+                if r["torch_threads"] == "1":
+                    by_seed[r["library"]][r["seed"]] = r
+        seeds = sorted(set(by_seed["skamortise"]) & set(by_seed["sbi"]))
+        if not seeds:
             continue
-        ska, sbi = pick["skamortise"], pick["sbi"]
+
+        def stat(library, key, seeds=seeds, by_seed=by_seed):
+            return np.array([by_seed[library][s][key] for s in seeds], dtype=float)
+
+        ska, sbi = stat("skamortise", "c2st_mean"), stat("sbi", "c2st_mean")
+
+        def spread(v):
+            return f" ± {v.std(ddof=1):.3f}" if len(v) > 1 else ""
+
         rows.append(
             [
                 task,
                 n,
-                ska["c2st_mean"],
-                sbi["c2st_mean"],
-                sbi["c2st_mean"] - ska["c2st_mean"],
-                ska["train_s"] / sbi["train_s"],
-                ska["throughput"] / sbi["throughput"],
+                len(seeds),
+                f"{ska.mean():.3f}{spread(ska)}",
+                f"{sbi.mean():.3f}{spread(sbi)}",
+                sbi.mean() - ska.mean(),
+                stat("skamortise", "train_s").sum() / stat("sbi", "train_s").sum(),
+                stat("skamortise", "throughput").mean()
+                / stat("sbi", "throughput").mean(),
             ]
         )
     return markdown_table(
         [
             "task",
             "simulations",
-            "C2ST skamortise",
+            "seeds",
+            "C2ST skamortise (mean ± sd over seeds)",
             "C2ST sbi",
             "sbi - skamortise",
             "train time ratio (ska/sbi)",

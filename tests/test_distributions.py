@@ -142,6 +142,20 @@ def test_density_integrates_to_one(name, p):
     assert trapezoid_mass(log_prob, axis) == pytest.approx(1.0, abs=1e-2)
 
 
+def test_coupling_spline_is_a_density():
+    head = make_head("spline", 2, perturb=0.2, passes=2).double()
+    context = randn(1, CONTEXT, dtype=torch.float64)
+    axis = torch.linspace(-10, 10, 201, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1)
+    with torch.no_grad():
+        log_prob = head(context).log_prob(grid.reshape(-1, 1, 2)).reshape(201, 201)
+    assert trapezoid_mass(log_prob, axis) == pytest.approx(1.0, abs=1e-2)
+    theta = draw(head(randn(3, CONTEXT, dtype=torch.float64)), 5)
+    assert theta.shape == (5, 3, 2) and torch.isfinite(theta).all()
+    with pytest.raises(ValueError, match="passes"):
+        build_distribution("spline", n_parameters=2, context_features=1, passes=0)
+
+
 # --- each family against a reference ---------------------------------------
 
 

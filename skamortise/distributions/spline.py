@@ -62,6 +62,10 @@ class NeuralSplineFlow(_ZukoFlowHead):
         Width of the hidden layers of each conditioner.
     n_hidden_layers : int, default=2
         Number of hidden layers of each conditioner.
+    passes : int or None, default=None
+        Passes of each transform: None is fully autoregressive (``p`` sequential
+        passes to sample); ``2`` makes every transform a coupling layer, which
+        samples in two passes whatever ``p``, at some loss of flexibility.
 
     Notes
     -----
@@ -90,11 +94,15 @@ class NeuralSplineFlow(_ZukoFlowHead):
         n_bins: int = 8,
         hidden_features: int = 64,
         n_hidden_layers: int = 2,
+        passes: int | None = None,
     ) -> None:
         super().__init__(n_parameters, context_features)
         hidden = check_positive_int(hidden_features, "hidden_features")
         depth = check_positive_int(n_hidden_layers, "n_hidden_layers", minimum=0)
+        if passes is not None:
+            passes = check_positive_int(passes, "passes")
         self.flow = zuko.flows.NSF(
+            passes=passes,
             features=self.n_parameters,
             context=self.context_features,
             transforms=check_positive_int(n_transforms, "n_transforms"),

@@ -330,6 +330,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
                 replicated=data.replicated,
                 hidden_layer_sizes=hidden,
                 activation=self.activation,
+                max_count=data.max_count,
             )
             head = self._build_head(width, n_parameters)
         return AmortisedNetwork(summary, head)

@@ -58,6 +58,12 @@ class Data:
             return np.full(len(self), self.values.shape[1], dtype=np.int64)
         return self.mask.sum(axis=1)
 
+    @property
+    def max_count(self) -> int:
+        """Largest replicate count (1 for unreplicated or empty data)."""
+        counts = self.n_replicates
+        return 1 if counts is None or len(counts) == 0 else int(counts.max())
+
     def take(self, index) -> Data:
         """The data sets at ``index`` (an integer array or slice)."""
         mask = None if self.mask is None else self.mask[index]

@@ -1,5 +1,6 @@
 """Summary networks: masking, moments, invariances."""
 
+import pytest
 import torch
 
 from skamortise.nn import MLP, DeepSet
@@ -52,3 +53,29 @@ class _Recorder(torch.nn.Module):
     def forward(self, pooled):
         self.seen.append(pooled)
         return pooled
+
+
+def test_count_scale_appends_the_linear_count():
+    seen = []
+    net = DeepSet(MLP(2, (8,)), _Recorder(seen), count_scale=20).double()
+    mask = torch.tensor([[True] * 5 + [False] * 3, [True] * 8])
+    net(torch.randn(2, 8, 2, dtype=torch.float64), mask)
+    (pooled,) = seen
+    torch.testing.assert_close(pooled[:, -2], torch.tensor([5.0, 8.0]).double().log())
+    torch.testing.assert_close(pooled[:, -1], torch.tensor([0.25, 0.4]).double())
+    assert "count_scale" in net.state_dict()
+    with pytest.raises(ValueError, match="count_scale"):
+        DeepSet(MLP(2, (8,)), MLP(10, (8,)), count_scale=0)
+
+
+def test_default_network_scales_counts_by_the_largest_training_count(ragged):
+    from skamortise import NeuralBayesEstimator
+
+    X, y = ragged
+    est = NeuralBayesEstimator(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    est.fit(X, y)
+    largest = max(len(x) for x in X)
+    # The validation split may hold the largest data set; the scale comes from the
+    # training part, so it is at most the overall largest count.
+    scale = float(est.network_.summary.count_scale)
+    assert 0.8 * largest <= scale <= largest

@@ -17,15 +17,19 @@ def _default_network(
     replicated: bool,
     hidden_layer_sizes: Sequence[int],
     activation: str,
+    max_count: int,
 ) -> nn.Module:
     in_features = math.prod(event_shape)
     if not replicated:
         return MLP(in_features, hidden_layer_sizes, activation=activation)
     phi = MLP(in_features, hidden_layer_sizes, activation=activation)
-    # Per-set standardisation adds the mean and log sd of every feature.
-    extra = 1 + (2 * in_features if len(event_shape) == 1 else 0)
+    # log m and m / max_count; per-set standardisation adds the mean and log sd of
+    # every feature.
+    extra = 2 + (2 * in_features if len(event_shape) == 1 else 0)
     rho = MLP(phi.out_features + extra, hidden_layer_sizes, activation=activation)
-    return DeepSet(phi, rho, standardise_sets=len(event_shape) == 1)
+    return DeepSet(
+        phi, rho, standardise_sets=len(event_shape) == 1, count_scale=max_count
+    )
 
 
 def build_summary_network(
@@ -36,18 +40,20 @@ def build_summary_network(
     replicated: bool,
     hidden_layer_sizes: Sequence[int],
     activation: str,
+    max_count: int = 1,
 ) -> tuple[nn.Module, int]:
     """The summary network and its output width.
 
     ``spec="auto"`` gives an MLP for one vector per data set and a DeepSet (MLP inside
-    and outside, mean pooling, ``log m`` appended, each data set standardised by its
-    own mean and sd, which are appended too) for replicated data. Any other
+    and outside, mean pooling, ``log m`` and ``m / max_count`` appended, each data set
+    standardised by its own mean and sd, which are appended too) for replicated data;
+    ``max_count`` is the largest replicate count in the training data. Any other
     ``spec`` is a class or factory called with ``**kwargs``; its output width is read
     from a forward pass on a dummy batch, so user networks need no special attribute.
     """
     if spec == "auto":
         module = _default_network(
-            event_shape, replicated, hidden_layer_sizes, activation
+            event_shape, replicated, hidden_layer_sizes, activation, max_count
         )
     elif callable(spec):
         module = spec(**(kwargs or {}))

@@ -28,6 +28,12 @@ class DeepSet(nn.Module):
         How replicate features are combined.
     append_log_count : bool, default=True
         Whether ``log m`` is appended to the pooled features.
+    count_scale : float or None, default=None
+        When given, ``m / count_scale`` is appended as well (``rho`` receives one
+        more feature). ``log m`` resolves small counts finely but compresses large
+        ones (from m = 80 to 100 it moves 5% of its range while a posterior
+        narrows by 11%); the linear feature resolves the large counts. The default
+        network sets it to the largest training count; it is stored as a buffer.
     standardise_sets : bool, default=False
         For vector replicates ``(n, m, d)``: centre and scale each data set by its
         own mean and standard deviation (over its observed replicates) before
@@ -45,6 +51,7 @@ class DeepSet(nn.Module):
         pooling: str = "mean",
         append_log_count: bool = True,
         standardise_sets: bool = False,
+        count_scale: float | None = None,
     ):
         super().__init__()
         if pooling not in ("mean", "sum", "max"):
@@ -56,6 +63,12 @@ class DeepSet(nn.Module):
         self.pooling = pooling
         self.append_log_count = append_log_count
         self.standardise_sets = standardise_sets
+        if count_scale is not None:
+            if not count_scale > 0:
+                raise ValueError(f"count_scale must be positive; got {count_scale}.")
+            self.register_buffer("count_scale", torch.tensor(float(count_scale)))
+        else:
+            self.count_scale = None
         self.out_features = getattr(rho, "out_features", None)
 
     def forward(
@@ -85,6 +98,8 @@ class DeepSet(nn.Module):
                 pooled = pooled / counts
         if self.append_log_count:
             pooled = torch.cat([pooled, counts.log()], dim=1)
+        if self.count_scale is not None:
+            pooled = torch.cat([pooled, counts / self.count_scale], dim=1)
         if moments is not None:
             pooled = torch.cat([pooled, moments], dim=1)
         return self.rho(pooled)

@@ -5,8 +5,9 @@ simulations ``(X, y)``; their posterior samples for the same observations are sc
 by C2ST (``skamortise.diagnostics.c2st``) against the same reference samples.
 Training wall time and sampling throughput are measured in the same run.
 
-skamortise: ``NeuralPosteriorEstimator()`` with its defaults (neural spline flow,
-``n_threads=1``), given the prior's support as ``bounds`` and a ``random_state``.
+skamortise: ``NeuralPosteriorEstimator()`` with its defaults (``distribution="auto"``:
+spline flow up to 5 parameters, MAF above; ``n_threads=1``), given the prior's
+support as ``bounds`` and a ``random_state``.
 sbi: ``sbi.inference.NPE(prior)`` (NPE-C, default ``"maf"`` density estimator and
 default training settings), with ``torch.set_num_threads(1)``; optionally one extra
 row with torch's default thread count.
@@ -276,7 +277,8 @@ def write(args, info, runs):
                 f"Command {i}: `{c}`  \n" for i, c in enumerate(args.commands, start=1)
             )
             + f"{machine_markdown(info)}"
-            "Settings: skamortise `NeuralPosteriorEstimator()` defaults (spline flow, "
+            "Settings: skamortise `NeuralPosteriorEstimator()` defaults "
+            '(`distribution="auto"`: spline flow up to 5 parameters, MAF above; '
             "`n_threads=1`), `bounds` = the prior's support, `random_state` = the "
             "seed; sbi `NPE(prior)` (NPE-C, default `maf`, default `train()`) after "
             "`torch.manual_seed(seed)`, "

@@ -139,3 +139,15 @@ def test_bad_arguments(fitted_1d, normal_mean):
         est.log_prob(X[:3], np.zeros(2))
     with pytest.raises(ValueError, match="distribution"):
         NeuralPosteriorEstimator("flowy").fit(X, X)
+
+
+@pytest.mark.parametrize(("p", "expected"), [(1, "spline"), (5, "spline"), (6, "maf")])
+def test_auto_distribution_follows_the_parameter_count(p, expected):
+    rng = np.random.default_rng(0)
+    theta = rng.normal(size=(200, p))
+    X = theta + rng.normal(size=(200, p))
+    est = NeuralPosteriorEstimator(
+        distribution_kwargs=TINY_FLOW, **{**SMALL, "max_epochs": 2}
+    ).fit(X, theta)
+    assert est.distribution == "auto" and est.distribution_ == expected
+    assert est.sample(X[:2], 3, random_state=0).shape == (2, 3, p)

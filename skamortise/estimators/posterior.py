@@ -22,6 +22,8 @@ from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 _SAMPLE_CHUNK = 2**17
 # Seed of the common random numbers behind predict, predict_interval and quantiles.
 _SUMMARY_SEED = 0
+# distribution="auto": the spline flow up to this many parameters, MAF above.
+_AUTO_SPLINE_MAX = 5
 
 
 class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
@@ -39,13 +41,17 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
 
     Parameters
     ----------
-    distribution : {{"gaussian", "mixture", "coupling", "spline", "maf"}}, \
-            default="spline"
+    distribution : {{"auto", "gaussian", "mixture", "coupling", "spline", "maf"}}, \
+            default="auto"
         The family of ``q``: a full-covariance Gaussian (Cholesky factor with a
         positive diagonal); a mixture of ``n_components`` full-covariance Gaussians;
         an affine coupling flow (RealNVP/Glow style, with ActNorm, permutations and
-        soft-clamped scales); a rational-quadratic neural spline flow, the default, or
-        a masked autoregressive flow (both from zuko) for hard, multimodal posteriors.
+        soft-clamped scales); a rational-quadratic neural spline flow or a masked
+        autoregressive flow (both from zuko) for hard, multimodal posteriors.
+        ``"auto"`` is the spline flow for up to ``5`` parameters and the masked
+        autoregressive flow above: both sample one parameter per pass, and in 10
+        dimensions the spline flow sampled about 20 times slower for no gain in
+        accuracy on the benchmarks (``distribution_`` records the choice).
     n_components : int, default=5
         Components of the ``"mixture"``.
     distribution_kwargs : dict, default=None
@@ -65,6 +71,8 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
 {TRAINING_PARAMETERS}
     Attributes
     ----------
+    distribution_ : str
+        The family used (``"auto"`` resolved by the number of parameters).
 {FITTED_ATTRIBUTES}
     See Also
     --------
@@ -88,7 +96,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
 
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
-        "distribution": [StrOptions(set(DISTRIBUTIONS))],
+        "distribution": [StrOptions({"auto", *DISTRIBUTIONS})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "distribution_kwargs": [dict, None],
         "bounds": ["array-like", None],
@@ -98,7 +106,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
 
     def __init__(
         self,
-        distribution="spline",
+        distribution="auto",
         *,
         n_components=5,
         distribution_kwargs=None,
@@ -128,10 +136,13 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
     # -- family hooks ---------------------------------------------------------------
     def _build_head(self, n_summaries, n_parameters):
         options = dict(self.distribution_kwargs or {})
-        if self.distribution == "mixture":
+        self.distribution_ = self.distribution
+        if self.distribution == "auto":
+            self.distribution_ = "spline" if n_parameters <= _AUTO_SPLINE_MAX else "maf"
+        if self.distribution_ == "mixture":
             options.setdefault("n_components", self.n_components)
         return build_distribution(
-            self.distribution,
+            self.distribution_,
             n_parameters=n_parameters,
             context_features=n_summaries,
             **options,
@@ -265,7 +276,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         analytic = (
             self.point_estimate == "mean"
             and self.parameter_transform_ is None
-            and self.distribution in ("gaussian", "mixture")
+            and self.distribution_ in ("gaussian", "mixture")
         )
         if analytic:
             with torch.no_grad():

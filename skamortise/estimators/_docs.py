@@ -5,7 +5,8 @@
 TRAINING_PARAMETERS = """\
     summary_network : "auto" or callable, default="auto"
         ``"auto"``: an MLP for one vector per data set, a DeepSet (which also sees
-        ``log`` of the replicate count) for replicated data. Otherwise a
+        the replicate count, as its log and divided by the largest training count)
+        for replicated data. Otherwise a
         ``torch.nn.Module`` class or factory, called with ``summary_network_kwargs``,
         mapping a batch ``(n, *event)`` (replicated: ``(n, m, *event)`` and, for ragged
         data, a mask ``(n, m)`` as second argument) to ``(n, n_summaries)``.
@@ -15,7 +16,8 @@ TRAINING_PARAMETERS = """\
         Widths of the default networks' hidden layers (the DeepSet uses them inside
         and outside the pooling).
     activation : str, default="relu"
-        Activation of the default networks: "relu", "gelu", "silu", "elu" or "tanh".
+        Activation of the default networks: "relu", "gelu", "silu", "elu" or "tanh"
+        (the posterior and ratio estimators default to "silu").
     learning_rate : float, default=1e-3
         Adam's initial learning rate; it halves when the validation loss stalls.
     batch_size : int, default=128

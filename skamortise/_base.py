@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -34,6 +35,9 @@ from .simulation import simulate, simulate_at
 _MAX_STANDARDISED = 1e6
 # Inference runs in chunks of roughly this many replicates to bound memory.
 _INFERENCE_CHUNK = 65536
+
+
+_INIT_LOCK = threading.Lock()
 
 
 class BaseNeuralEstimator(OutputMixin, BaseEstimator):
@@ -321,7 +325,9 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
         hidden = _check_hidden(self.hidden_layer_sizes)
         # Weight initialisation uses torch's global generator; fork it so the seed
         # makes the network reproducible without touching the user's global stream.
-        with torch.random.fork_rng(devices=[]):
+        # The lock keeps threads (an ensemble under joblib's threading backend) from
+        # seeding and drawing from that one generator in interleaved order.
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             summary, width = build_summary_network(
                 self.summary_network,

@@ -377,10 +377,15 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
         rng,
         *,
         valid=None,
+        split=True,
         refresh=None,
         refresh_every=None,
     ):
-        """Train on validated ``data``; ``valid`` is a (Data, y) pair or None."""
+        """Train on validated ``data``; ``valid`` is a (Data, y) pair or None.
+
+        Without ``valid``, ``split`` holds out ``validation_fraction`` of ``data``;
+        ``split=False`` trains on all of it and monitors the training loss.
+        """
         warm = self.warm_start and hasattr(self, "network_")
         if warm:
             self._check_layout(data)
@@ -393,7 +398,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
         init_seed, train_seed = rng.randint(0, 2**31 - 1, size=2)
         if valid is not None and valid[0].replicated != data.replicated:
             raise ValueError("The validation data do not share the training layout.")
-        if valid is None:
+        if valid is None and split:
             train_idx, valid_idx = self._split(len(data), rng)
             if valid_idx is not None:
                 valid = (data.take(valid_idx), y[valid_idx])
@@ -525,6 +530,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             names,
             rng,
             valid=valid,
+            split=False,  # n_validation=0: no validation set at all
             refresh=None if refresh is None else fresh,
             refresh_every=refresh_every,
         )

@@ -157,6 +157,25 @@ def test_fit_simulator_refreshes_training_data(refresh, gaussian_model):
     assert est.replicated_ and est.predict(np.zeros((2, 5, 1))).shape == (2, 2)
 
 
+def test_fit_simulator_without_validation_trains_on_every_simulation(gaussian_model):
+    # n_validation=0 means no validation set (whatever validation_fraction says):
+    # the training loss is monitored, and refresh="data" re-simulates at every
+    # training parameter, none of which is held out.
+    seen = []
+
+    def simulator(theta, rng, n_replicates=5):
+        seen.append(len(theta))
+        return gaussian_model.simulator(theta, rng, n_replicates=n_replicates)
+
+    est = NeuralBayesEstimator(**{**SMALL, "max_epochs": 3, "validation_fraction": 0.2})
+    est.fit_simulator(
+        gaussian_model.prior, simulator, 100, n_validation=0, refresh="data"
+    )
+    assert seen == [100, 100, 100]  # first simulation, then two refreshes
+    assert est.history_["valid_loss"] == [None] * 3
+    assert est.best_epoch_ == int(np.argmin(est.history_["train_loss"])) + 1
+
+
 def test_fit_simulator_across_replicate_counts(gaussian_model):
     est = NeuralQuantileEstimator(**SMALL)
     est.fit_simulator(

@@ -157,10 +157,16 @@ def main():
     model = GaussianReplicates()
     runner = run_point if args.family == "point" else run_quantile
     est, seconds, rows = runner(model, args)
+    budget = (
+        ""
+        if args.quick or args.n_simulations == 20_000
+        else f" --n-simulations {args.n_simulations}"
+    )
     text = (
         f"### {args.family} estimator, Gaussian replicates (m = 1..100, one network)"
         f"\n\nCommand: `python benchmarks/gaussian_replicates.py {args.family}"
         f"{' --quick' if args.quick else ''} --patience {args.patience}"
+        f"{budget}"
         f"{'' if args.m == [1, 10, 100] else ' --m ' + ' '.join(map(str, args.m))}` "
         f"({args.n_simulations} fresh "
         f"simulations per epoch, {est.n_epochs_} epochs, best epoch "

@@ -81,7 +81,7 @@ class TrainingConfig:
     refresh_every: int | None = None
     checkpoint: Checkpoint | None = None
     # Positive losses whose scale shrinks with the replicate count (squared error,
-    # pinball) are monitored per replicate-count group; see ``_monitored``.
+    # pinball) are monitored per replicate-count group; see ``_balanced``.
     balance_replicates: bool = False
 
 

@@ -6,10 +6,10 @@ TRAINING_PARAMETERS = """\
     summary_network : "auto" or callable, default="auto"
         ``"auto"``: an MLP for one vector per data set, a DeepSet (which also sees
         the replicate count, as its log and divided by the largest training count)
-        for replicated data. Otherwise a
-        ``torch.nn.Module`` class or factory, called with ``summary_network_kwargs``,
-        mapping a batch ``(n, *event)`` (replicated: ``(n, m, *event)`` and, for ragged
-        data, a mask ``(n, m)`` as second argument) to ``(n, n_summaries)``.
+        for replicated data. Otherwise a ``torch.nn.Module`` class or factory, called
+        with ``summary_network_kwargs``, mapping a batch ``(n, *event)``
+        (replicated: ``(n, m, *event)`` and, for ragged data, a mask ``(n, m)`` as
+        second argument) to ``(n, n_summaries)``.
     summary_network_kwargs : dict, default=None
         Keyword arguments for a user ``summary_network``.
     hidden_layer_sizes : tuple of int, default=(64, 64)

@@ -82,9 +82,10 @@ def save(estimator: BaseEstimator, path) -> None:
 def load(path, *, custom_objects: dict | None = None, device: str = "cpu"):
     """Load an estimator saved by :func:`save` (or ``est.save``).
 
-    Loading runs no code named by the file: names resolve only through the registry
-    of skamortise's and scikit-learn's estimators and skamortise's summary networks,
-    losses and activations, or through ``custom_objects``. Every estimator's
+    Of what the file names, loading calls only what a fixed registry holds
+    (skamortise's and scikit-learn's estimator classes, skamortise's summary
+    networks, losses and activations) and what is passed in ``custom_objects``:
+    names resolve through those two, by exact name, and nothing else. Every estimator's
     parameters are validated before anything is built, and each network is rebuilt
     under a size limit set by its saved weights and must match them exactly.
 
@@ -111,7 +112,7 @@ def load(path, *, custom_objects: dict | None = None, device: str = "cpu"):
         If the file is not a skamortise file, holds anything but plain data, names
         a class or function outside the registry and ``custom_objects``, holds
         invalid parameters or weights that do not fit them, or has a format
-        version this release cannot read. Nothing the file names has run.
+        version this release cannot read.
     """
     raw = Path(path).read_bytes()
     try:
@@ -139,7 +140,11 @@ def load(path, *, custom_objects: dict | None = None, device: str = "cpu"):
             )
         archive, version = MIGRATIONS[version](archive), version + 1
     tensors, tree = archive.get("tensors"), archive.get("estimator")
-    if not (isinstance(tensors, dict) and isinstance(tree, str)):
+    if not (
+        isinstance(tensors, dict)
+        and all(isinstance(key, str) for key in tensors)
+        and isinstance(tree, str)
+    ):
         raise ValueError(f"{path} is not a skamortise file: no estimator or tensors.")
     try:
         tree = json.loads(tree)

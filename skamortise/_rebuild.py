@@ -175,8 +175,11 @@ def rebuild_network(
         fails; or if the network's weights differ from the saved ones in names or
         shapes, or a saved weight is not finite.
     """
-    if not all(isinstance(key, str) and torch.is_tensor(t) for key, t in saved.items()):
-        raise ValueError(f"The saved weights of {owner} are not all tensors.")
+    if not all(
+        isinstance(key, str) and torch.is_tensor(t) and t.layout == torch.strided
+        for key, t in saved.items()
+    ):
+        raise ValueError(f"The saved weights of {owner} are not all dense tensors.")
     try:
         with _limits(saved):
             network = build()
@@ -187,5 +190,8 @@ def rebuild_network(
             f"its {n_saved:,} weights: {err}"
         ) from err
     _check_weights(network, saved, owner)
-    network.load_state_dict(saved)
+    try:
+        network.load_state_dict(saved)
+    except RuntimeError as err:  # e.g. a dtype that does not cast
+        raise ValueError(f"Cannot load the saved weights of {owner}: {err}") from err
     return network

@@ -6,6 +6,7 @@ pass.
 """
 
 from . import ensemble, long_format, pipeline, preprocessing
+from ._version import __version__
 from .bootstrap import BootstrapResult, bootstrap
 from .ensemble import NeuralEnsemble
 from .estimators import (
@@ -19,8 +20,6 @@ from .estimators.model_comparison import simulate_models
 from .io import load, save
 from .pipeline import make_pipeline
 from .simulation import simulate
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NeuralBayesEstimator",

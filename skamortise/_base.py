@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._checks import _check_hidden, _check_scales, _ndim, _parameter_names
 from ._data import Data, as_data, is_ragged
 from ._output import OutputMixin
+from ._rebuild import rebuild_network
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
 from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
@@ -552,19 +553,52 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
 
         save(self, path)
 
+    def _check_saved_params(self) -> None:
+        """Validate parameters read from a file, before anything is built from them."""
+        self._validate_params()
+        copy.copy(self)._check_family_params()  # on a copy: sets no fitted attribute
+        _check_hidden(self.hidden_layer_sizes)
+
     def _restore_network(self, state_dict: dict, device) -> None:
-        """Rebuild the network from the fitted metadata and load its weights."""
+        """Rebuild the network from the fitted metadata and load its weights.
+
+        Parameters and metadata come from a file: they are validated first, and the
+        network is built under a size limit set by the saved weights, which it must
+        then match exactly (see :func:`skamortise._rebuild.rebuild_network`).
+        """
+        self._check_saved_params()
         self._check_family_params()
-        transform = self._bounds_transform(self.n_parameters_)
+        p, shape = (
+            getattr(self, "n_parameters_", None),
+            getattr(self, "event_shape_", None),
+        )
+        if not (
+            isinstance(getattr(self, "replicated_", None), bool)
+            and type(p) is int
+            and p >= 1
+            and isinstance(shape, tuple)
+            and 1 <= len(shape) <= 3
+            and all(type(s) is int and s >= 1 for s in shape)
+        ):
+            raise ValueError(
+                f"The fitted layout of {type(self).__name__} is invalid: expected "
+                "replicated_ a bool, n_parameters_ a positive int and event_shape_ 1 "
+                f"to 3 positive ints; got {getattr(self, 'replicated_', None)!r}, "
+                f"{p!r} and {shape!r}."
+            )
+        transform = self._bounds_transform(p)
         self.parameter_transform_ = (
             None if transform is None or transform.is_identity else transform
         )
-        shape = (
-            (1, 1, *self.event_shape_) if self.replicated_ else (1, *self.event_shape_)
+        # No data set: only the layout (event shape, replicated) is read from it.
+        data = Data(
+            np.zeros((0, 1, *shape) if self.replicated_ else (0, *shape)),
+            None,
+            self.replicated_,
         )
-        data = Data(np.zeros(shape), None, self.replicated_)
-        network = self._new_network(data, self.n_parameters_, seed=0)
-        network.load_state_dict(state_dict)
+        network = rebuild_network(
+            lambda: self._new_network(data, p, seed=0), state_dict, type(self).__name__
+        )
         self.network_ = network.to(device=device, dtype=torch.float64)
 
     # ---------------------------------------------------------------- inference

@@ -128,3 +128,21 @@ def test_fit_simulator_keeps_proposal_as_default_prior():
 def test_score_prefers_dependent_pairs(nre, gaussian_mean):
     X, theta = gaussian_mean
     assert nre.score(X[:500], theta[:500]) > -np.log(2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.10, 0.05])
+def test_profile_intervals_and_lr_tests_keep_their_coverage(nre, alpha):
+    # Fresh pairs away from the proposal's edges (theta in [-2, 2], proposal
+    # U(-3, 3)): Wilks' intervals and tests are exact for this Gaussian model, so
+    # coverage is 1 - alpha up to the ratio's error. Margin: 3 binomial s.e.
+    rng = np.random.default_rng(11)
+    n = 600
+    theta = rng.uniform(-2, 2, size=(n, 1))
+    x = theta + SD * rng.normal(size=theta.shape)
+    interval = nre.confidence_interval(x, alpha=alpha)[:, 0]
+    covered = (interval[:, 0] <= theta[:, 0]) & (theta[:, 0] <= interval[:, 1])
+    margin = 3 * np.sqrt(alpha * (1 - alpha) / n)
+    assert abs(covered.mean() - (1 - alpha)) < margin
+    _, pvalue = nre.lr_test(x, theta)
+    assert abs((pvalue < alpha).mean() - alpha) < margin

@@ -1,8 +1,9 @@
 """Loss functions of the point, quantile and ratio estimators.
 
-Each maps ``(estimate, truth)`` tensors of shape ``(batch, n_parameters)`` to a loss
-per entry; the Bayes estimator under the loss (its minimiser in expectation over the
-posterior) is given for each.
+The point and quantile losses map ``(estimate, truth)`` tensors of shape
+``(batch, n_parameters)`` to a loss per entry; the Bayes estimator under the loss (its
+minimiser in expectation over the posterior) is given for each. The ratio losses map
+classifier logits to one number (see the section below).
 """
 
 from __future__ import annotations

@@ -101,6 +101,13 @@ def parse_args():
         "--libraries", nargs="+", default=["skamortise", "sbi"], choices=LIBRARIES
     )
     parser.add_argument(
+        "--ska-kwargs",
+        type=json.loads,
+        default={},
+        help="JSON of NeuralRatioEstimator arguments that replace the defaults "
+        '(e.g. \'{"loss": "contrastive"}\')',
+    )
+    parser.add_argument(
         "--note", action="append", default=[], help="a line added under the header"
     )
     parser.add_argument("--out", default="nre", help="result stem under results/")
@@ -118,8 +125,8 @@ def parse_args():
 
 
 # -- the two libraries --
-def run_skamortise(task, X, y, x_obs, n_samples, seed):
-    est = NeuralRatioEstimator(bounds=task.bounds, random_state=seed)
+def run_skamortise(task, X, y, x_obs, n_samples, seed, **kwargs):
+    est = NeuralRatioEstimator(bounds=task.bounds, random_state=seed, **kwargs)
     with Timer() as fit:
         est.fit(X, y)
     prior = task.torch_prior()
@@ -149,7 +156,7 @@ def run_skamortise(task, X, y, x_obs, n_samples, seed):
     }
 
 
-def run_sbi(task, X, y, x_obs, n_samples, seed):
+def run_sbi(task, X, y, x_obs, n_samples, seed, **kwargs):
     from sbi.inference import NRE
 
     with torch_threads(1):
@@ -200,7 +207,10 @@ def main():
                 for library in args.libraries:
                     run = {"skamortise": run_skamortise, "sbi": run_sbi}[library]
                     log(f"{name} n={n} seed={seed}: {library} ...")
-                    samples, stats = run(task, X, y, x_obs, args.n_samples, seed)
+                    options = args.ska_kwargs if library == "skamortise" else {}
+                    samples, stats = run(
+                        task, X, y, x_obs, args.n_samples, seed, **options
+                    )
                     with Timer() as t:
                         scores = c2st_scores(reference, samples)
                     log(
@@ -214,6 +224,7 @@ def main():
                             "n_simulations": n,
                             "library": library,
                             "seed": seed,
+                            "options": options,
                             "obs": args.obs,
                             "n_samples": args.n_samples,
                             "c2st": scores,
@@ -230,7 +241,11 @@ def _mean(rows, key):
 
 
 def summarise(runs):
-    """Per task and budget: means over seeds (and observations) of both libraries."""
+    """Per task and budget: means over seeds (and observations) of both libraries.
+
+    Only skamortise runs with its defaults enter the summary.
+    """
+    runs = [r for r in runs if not r.get("options")]
     out = []
     for task, n in sorted({(r["task"], r["n_simulations"]) for r in runs}):
         ska = [
@@ -302,7 +317,8 @@ def write(args, info, runs):
         [
             r["task"],
             r["n_simulations"],
-            r["library"],
+            r["library"]
+            + (f" `{json.dumps(r['options'])}`" if r.get("options") else ""),
             r["seed"],
             " ".join(str(o) for o in r["obs"]),
             " ".join(f"{s:.3f}" for s in r["c2st"]),

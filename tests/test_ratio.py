@@ -146,3 +146,21 @@ def test_profile_intervals_and_lr_tests_keep_their_coverage(nre, alpha):
     assert abs(covered.mean() - (1 - alpha)) < margin
     _, pvalue = nre.lr_test(x, theta)
     assert abs((pvalue < alpha).mean() - alpha) < margin
+
+
+def test_log_ratio_function_matches_log_ratio_and_is_differentiable(nre):
+    fn = nre.log_ratio_function(X_OBS)
+    assert fn.n_datasets == 3
+    grid = np.linspace(-2, 2, 5)
+    thetas = np.broadcast_to(grid[:, None], (3, 5, 1))
+    theta = torch.tensor(thetas, dtype=torch.float64, requires_grad=True)
+    value = fn(theta)
+    np.testing.assert_allclose(
+        value.detach().numpy(), nre.log_ratio(X_OBS, thetas), rtol=1e-12
+    )
+    value.sum().backward()
+    # d log r / d theta of a N(theta, 0.5^2) likelihood is (x - theta) / 0.25.
+    slope = theta.grad.numpy()[..., 0]
+    exact = (X_OBS - grid[None, :]) / SD**2
+    near = np.abs(X_OBS - grid[None, :]) < 1.0
+    assert np.abs(slope - exact)[near].max() < 1.5

@@ -22,6 +22,16 @@ from ..nn import AmortisedNetwork
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 
+# The ratio's training defaults differ from the other families' (measured on two
+# moons, 1,000 simulations): a sharp ratio keeps improving for hundreds of epochs.
+_TRAINING_PARAMETERS = (
+    TRAINING_PARAMETERS.replace(
+        "learning_rate : float, default=1e-3", "learning_rate : float, default=5e-4"
+    )
+    .replace("batch_size : int, default=128", "batch_size : int, default=200")
+    .replace("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=20")
+)
+
 # Parameters from other pairs set against each data set in a training batch, and
 # the other options of each loss (``loss_kwargs`` overrides them).
 _LOSS_DEFAULTS = {
@@ -30,6 +40,7 @@ _LOSS_DEFAULTS = {
     "contrastive": {"K": 5, "gamma": 1.0},
 }
 _LOSS_ARGUMENTS = {"lambda": "lambda_"}
+_EVALUATION_DRAWS = 8
 # Starts per data set for maximum likelihood / MAP (shared by every data set).
 _N_STARTS = 8
 _START_SEED = 0
@@ -107,7 +118,7 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         Options of the loss: ``"K"`` (contrasting parameters per data set;
         defaults 4, 4 and 5), ``"lambda"`` (``"balanced"``, default 100) and
         ``"gamma"`` (``"contrastive"``, default 1).
-{TRAINING_PARAMETERS}
+{_TRAINING_PARAMETERS}
     Attributes
     ----------
     support_ : ndarray of shape (2, n_parameters)
@@ -152,11 +163,11 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         summary_network_kwargs=None,
         hidden_layer_sizes=(64, 64),
         activation="silu",
-        learning_rate=1e-3,
-        batch_size=128,
+        learning_rate=5e-4,
+        batch_size=200,
         max_epochs=500,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         weight_decay=0.0,
         warm_start=False,
         verbose=0,
@@ -217,9 +228,17 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         k, options = self._loss_options()
         summary = network.summarise(batch.x, batch.mask)
         joint = network.head(summary, batch.y)
-        index = _contrast_indices(len(batch), k, generator).to(batch.y.device)
-        marginal = network.head(summary, batch.y[index])
-        return RATIO_LOSSES[self.loss](joint, marginal, **options)
+        # Evaluation (the validation loss, score) averages over several draws of the
+        # contrasting parameters: with 100 validation pairs (1,000 simulations) one
+        # draw gives a loss so noisy that early stopping and the learning-rate
+        # schedule react to noise and stop training long before the ratio is sharp.
+        repeats = 1 if network.training else _EVALUATION_DRAWS
+        total = 0.0
+        for _ in range(repeats):
+            index = _contrast_indices(len(batch), k, generator).to(batch.y.device)
+            marginal = network.head(summary, batch.y[index])
+            total = total + RATIO_LOSSES[self.loss](joint, marginal, **options)
+        return total / repeats
 
     def _fit(self, data, y, *args, **kwargs):
         super()._fit(data, y, *args, **kwargs)

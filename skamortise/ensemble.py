@@ -29,8 +29,7 @@ from . import _output
 from ._checks import check_n_samples
 from ._output import OutputConfigMixin
 from ._runtime import torch_generator
-from .estimators._priors import prior_log_density
-from .estimators.ratio import sample_log_density
+from .inference import prior_log_density, sample_log_density
 
 __all__ = ["NeuralEnsemble"]
 
@@ -475,11 +474,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
     def _sample_ratio(self, X, n_samples, prior, rng, method, n_chains, warmup, thin):
         members = self.estimators_
         first = members[0]
-        summaries = [member._summary_tensor(X) for member in members]
-        log_ratios = [
-            member._log_ratio_fn(summary)
-            for member, summary in zip(members, summaries, strict=True)
-        ]
+        log_ratios = [member.log_ratio_function(X) for member in members]
         if prior is None:
             prior = getattr(first, "proposal_", None)
         log_prior, _ = prior_log_density(prior)
@@ -488,13 +483,10 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
             mean = sum(log_r(theta) for log_r in log_ratios) / len(log_ratios)
             return log_prior(theta) + mean
 
-        like = summaries[0]
-        lower = torch.as_tensor(np.max([m.support_[0] for m in members], axis=0)).to(
-            like
-        )
-        upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0)).to(
-            like
-        )
+        like = log_ratios[0].summary
+        lower = torch.as_tensor(np.max([m.support_[0] for m in members], axis=0))
+        upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0))
+        lower, upper = lower.to(like), upper.to(like)
         generator = torch_generator(rng.randint(_MAX_SEED))
         samples, _ = sample_log_density(
             log_fn,

@@ -17,8 +17,10 @@ from skamortise.inference import (
     maximize,
     profile_interval,
     sample_importance,
+    sample_log_density,
     sample_mcmc,
 )
+from skamortise.inference._diagnostics import bulk_ess, split_rhat
 
 torch.set_num_threads(1)
 
@@ -345,3 +347,72 @@ def test_importance_warns_when_all_weights_vanish():
             log_fn, proposal_sample, lambda t: torch.zeros(t.shape[:2]), 5, generator=0
         )
     assert np.all(np.isnan(result.samples)) and result.ess[0] == 0.0
+
+
+# -- convergence diagnostics on chains with known properties -----------------------
+def _ar1_chains(rho, n_chains, n_draws, seed):
+    """Stationary AR(1) chains with unit variance: tau = (1 + rho) / (1 - rho)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((1, n_chains, n_draws, 1))
+    x = rng.normal(size=n_chains)
+    for t in range(n_draws):
+        x = rho * x + math.sqrt(1 - rho**2) * rng.normal(size=n_chains)
+        out[0, :, t, 0] = x
+    return out
+
+
+def test_rhat_and_ess_of_independent_chains():
+    chains = _ar1_chains(0.0, 8, 2000, seed=0)
+    assert abs(split_rhat(chains)[0, 0] - 1) < 0.005
+    # ESS of 16,000 independent draws: its sd is about 1 %.
+    assert abs(bulk_ess(chains)[0, 0] / 16000 - 1) < 0.08
+
+
+def test_ess_of_autocorrelated_chains_is_n_over_tau():
+    rho = 0.8
+    tau = (1 + rho) / (1 - rho)
+    chains = _ar1_chains(rho, 8, 5000, seed=1)
+    assert abs(bulk_ess(chains)[0, 0] / (40000 / tau) - 1) < 0.15
+
+
+def test_rhat_of_short_autocorrelated_chains_exceeds_one_by_tau_over_n():
+    # For stationary chains split into halves of n draws, R-hat^2 is about
+    # 1 + (tau - 1) / n: 1.0099 here. Many chains make the estimate precise.
+    rho = 0.5
+    tau = (1 + rho) / (1 - rho)
+    chains = _ar1_chains(rho, 2000, 200, seed=2)
+    expected = math.sqrt(1 + (tau - 1) / 100)
+    assert abs(split_rhat(chains)[0, 0] - expected) < 0.003
+
+
+def test_rhat_flags_a_shifted_chain_and_a_trend():
+    chains = _ar1_chains(0.0, 4, 1000, seed=3)
+    shifted = chains.copy()
+    shifted[0, 0] += 1.0
+    assert split_rhat(shifted)[0, 0] > 1.05
+    # A drift shared by all chains leaves chain means equal; only splitting the
+    # chains exposes it.
+    trend = chains + np.linspace(-2, 2, 1000)[None, None, :, None]
+    assert split_rhat(trend)[0, 0] > 1.05
+
+
+def test_box_sampler_draws_pass_a_ks_test():
+    # Beta(2, 5) on [0, 1] through the ratio estimator's default sampler.
+    def log_fn(theta):
+        x = theta[..., 0]
+        return math.log(30.0) + torch.log(x) + 4 * torch.log1p(-x)
+
+    lower = torch.zeros(1, dtype=torch.float64)
+    upper = torch.ones(1, dtype=torch.float64)
+    samples, info = sample_log_density(
+        log_fn,
+        lower,
+        upper,
+        1,
+        10000,
+        thin=3,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert info.chains.shape[1] == 100  # one chain per 100 draws by default
+    assert (info.rhat < 1.01).all()
+    assert stats.kstest(samples[0, :, 0], stats.beta(2, 5).cdf).pvalue > 1e-3

@@ -128,3 +128,39 @@ def test_fit_simulator_keeps_proposal_as_default_prior():
 def test_score_prefers_dependent_pairs(nre, gaussian_mean):
     X, theta = gaussian_mean
     assert nre.score(X[:500], theta[:500]) > -np.log(2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.10, 0.05])
+def test_profile_intervals_and_lr_tests_keep_their_coverage(nre, alpha):
+    # Fresh pairs away from the proposal's edges (theta in [-2, 2], proposal
+    # U(-3, 3)): Wilks' intervals and tests are exact for this Gaussian model, so
+    # coverage is 1 - alpha up to the ratio's error. Margin: 3 binomial s.e.
+    rng = np.random.default_rng(11)
+    n = 600
+    theta = rng.uniform(-2, 2, size=(n, 1))
+    x = theta + SD * rng.normal(size=theta.shape)
+    interval = nre.confidence_interval(x, alpha=alpha)[:, 0]
+    covered = (interval[:, 0] <= theta[:, 0]) & (theta[:, 0] <= interval[:, 1])
+    margin = 3 * np.sqrt(alpha * (1 - alpha) / n)
+    assert abs(covered.mean() - (1 - alpha)) < margin
+    _, pvalue = nre.lr_test(x, theta)
+    assert abs((pvalue < alpha).mean() - alpha) < margin
+
+
+def test_log_ratio_function_matches_log_ratio_and_is_differentiable(nre):
+    fn = nre.log_ratio_function(X_OBS)
+    assert fn.n_datasets == 3
+    grid = np.linspace(-2, 2, 5)
+    thetas = np.broadcast_to(grid[:, None], (3, 5, 1))
+    theta = torch.tensor(thetas, dtype=torch.float64, requires_grad=True)
+    value = fn(theta)
+    np.testing.assert_allclose(
+        value.detach().numpy(), nre.log_ratio(X_OBS, thetas), rtol=1e-12
+    )
+    value.sum().backward()
+    # d log r / d theta of a N(theta, 0.5^2) likelihood is (x - theta) / 0.25.
+    slope = theta.grad.numpy()[..., 0]
+    exact = (X_OBS - grid[None, :]) / SD**2
+    near = np.abs(X_OBS - grid[None, :]) < 1.0
+    assert np.abs(slope - exact)[near].max() < 1.5

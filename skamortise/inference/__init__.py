@@ -7,6 +7,7 @@ arrays or torch tensors; work stays in torch on the inputs' device and results c
 back as numpy float64.
 """
 
+from .box import sample_log_density
 from .importance import (
     GridPosterior,
     ImportanceResult,
@@ -23,6 +24,7 @@ from .likelihood_ratio import (
 )
 from .mcmc import MCMCResult, sample_mcmc
 from .optimize import maximize
+from .priors import prior_log_density
 
 __all__ = [
     "ConfidenceSetGrid",
@@ -35,7 +37,9 @@ __all__ = [
     "grid_posterior",
     "lr_test",
     "maximize",
+    "prior_log_density",
     "profile_interval",
     "sample_importance",
+    "sample_log_density",
     "sample_mcmc",
 ]

@@ -43,6 +43,9 @@ MAX_SHRINK = 50
 # Warm-up fractions at which the kernels are re-fitted to the chains. The last one
 # leaves a quarter of warm-up for the random-walk scale to settle on the final shape.
 _ADAPT_FRACTIONS = (0.15, 0.3, 0.5, 0.75)
+# Points per speculative block of the slice kernel's two loops (see _update).
+_STEP_OUT_BLOCK = 3
+_SHRINK_BLOCK = 6
 _TARGET_ACCEPTANCE = 0.3
 _SLICE_WIDTH_IN_SD = 3.0
 
@@ -184,7 +187,6 @@ class _SliceKernel(_Kernel):
     def _update(self, log_fn, theta, logp, direction, width, generator):
         n_datasets, n_chains, _ = theta.shape
         shape = (n_datasets, n_chains)
-        lower, upper = self.lower, self.upper
         t_min, t_max = self._line_limits(theta, direction)
         # Auxiliary height under the density: log(y) = log f(theta) - Exponential(1).
         log_y = logp + torch.log1p(-rand(shape, generator, theta))
@@ -195,44 +197,83 @@ class _SliceKernel(_Kernel):
         budget_left = torch.floor(MAX_STEP_OUT * rand(shape, generator, theta))
         budget_right = MAX_STEP_OUT - 1 - budget_left
 
-        def at(t: torch.Tensor) -> torch.Tensor:
-            return theta + t[..., None] * direction
+        def evaluate(t: torch.Tensor) -> torch.Tensor:
+            """Log densities at ``theta + t * direction`` for ``t`` (n, chains, k)."""
+            k = t.shape[-1]
+            points = theta[:, :, None] + t[..., None] * direction[:, :, None]
+            points = points.reshape(n_datasets, n_chains * k, -1)
+            fallback = theta[:, :, None].expand(-1, -1, k, -1).reshape(points.shape)
+            values = safe_log_fn(log_fn, points, self.lower, self.upper, fallback)
+            return values.reshape(n_datasets, n_chains, k)
 
-        def evaluate_ends(a: torch.Tensor, b: torch.Tensor):
-            points = torch.cat([at(a), at(b)], dim=1)
-            fallback = torch.cat([theta, theta], dim=1)
-            values = safe_log_fn(log_fn, points, lower, upper, fallback)
-            return values[:, :n_chains], values[:, n_chains:]
-
-        f_left, f_right = evaluate_ends(left, right)
-        evaluations = torch.full(shape, 2.0, dtype=theta.dtype, device=theta.device)
-        for _ in range(MAX_STEP_OUT):
-            grow_left = (f_left > log_y) & (budget_left > 0) & (left > t_min)
-            grow_right = (f_right > log_y) & (budget_right > 0) & (right < t_max)
-            if not bool((grow_left | grow_right).any()):
+        # Both loops are evaluated speculatively, a block of points per call: the
+        # points the one-at-a-time procedure would visit next are known before the
+        # current one is evaluated (stepping out moves by whole widths; shrinking
+        # moves the side the rejected point lies on), so each block gives exactly
+        # the one-at-a-time result with a few calls instead of one per point.
+        evaluations = torch.zeros(shape, dtype=theta.dtype, device=theta.device)
+        steps = torch.arange(_STEP_OUT_BLOCK, dtype=theta.dtype, device=theta.device)
+        sides = [  # start, direction of growth, limit, budget, growing
+            [left, -1.0, t_min, budget_left, torch.ones_like(log_y, dtype=torch.bool)],
+            [right, 1.0, t_max, budget_right, torch.ones_like(log_y, dtype=torch.bool)],
+        ]
+        ends = [left, right]
+        for offset in range(0, MAX_STEP_OUT, _STEP_OUT_BLOCK):
+            k = offset + steps  # widths beyond the first end
+            blocks = [
+                torch.clamp(
+                    start[..., None] + sign * k * width[..., None], min=limit[..., None]
+                )
+                if sign < 0
+                else torch.clamp(
+                    start[..., None] + sign * k * width[..., None], max=limit[..., None]
+                )
+                for start, sign, limit, _, _ in sides
+            ]
+            values = evaluate(torch.cat(blocks, dim=-1)).split(_STEP_OUT_BLOCK, dim=-1)
+            for i, (side, block, f) in enumerate(
+                zip(sides, blocks, values, strict=True)
+            ):
+                _, sign, limit, budget, growing = side
+                inside = (
+                    block > limit[..., None] if sign < 0 else block < limit[..., None]
+                )
+                grow = (f > log_y[..., None]) & (budget[..., None] > k) & inside
+                stopped = (~grow).any(dim=-1)
+                first = torch.argmax((~grow).to(torch.int8), dim=-1, keepdim=True)
+                done = growing & stopped
+                ends[i] = torch.where(done, block.gather(-1, first)[..., 0], ends[i])
+                used = torch.where(stopped, first[..., 0] + 1, _STEP_OUT_BLOCK)
+                evaluations += growing.to(theta.dtype) * used.to(theta.dtype)
+                side[4] = growing & ~stopped
+            if not any(bool(side[4].any()) for side in sides):
                 break
-            left = torch.where(grow_left, torch.maximum(left - width, t_min), left)
-            right = torch.where(grow_right, torch.minimum(right + width, t_max), right)
-            budget_left = budget_left - grow_left.to(theta.dtype)
-            budget_right = budget_right - grow_right.to(theta.dtype)
-            new_left, new_right = evaluate_ends(left, right)
-            f_left = torch.where(grow_left, new_left, f_left)
-            f_right = torch.where(grow_right, new_right, f_right)
-            evaluations += grow_left.to(theta.dtype) + grow_right.to(theta.dtype)
+        left, right = ends
 
         active = torch.ones(shape, dtype=torch.bool, device=theta.device)
-        for _ in range(MAX_SHRINK):
-            t = left + (right - left) * rand(shape, generator, theta)
-            proposal = at(t)
-            value = safe_log_fn(log_fn, proposal, lower, upper, theta)
-            evaluations += active.to(theta.dtype)
-            accept = active & (value > log_y)
-            theta = torch.where(accept[..., None], proposal, theta)
-            logp = torch.where(accept, value, logp)
-            reject = active & ~accept
-            left = torch.where(reject & (t < 0), t, left)
-            right = torch.where(reject & (t >= 0), t, right)
-            active = reject
+        for _ in range(0, MAX_SHRINK, _SHRINK_BLOCK):
+            u = rand((*shape, _SHRINK_BLOCK), generator, theta)
+            t = torch.empty_like(u)
+            lo, hi = left, right
+            for j in range(_SHRINK_BLOCK):  # the proposals if every one is rejected
+                t[..., j] = lo + (hi - lo) * u[..., j]
+                lo = torch.where(t[..., j] < 0, t[..., j], lo)
+                hi = torch.where(t[..., j] >= 0, t[..., j], hi)
+            values = evaluate(t)
+            inside = values > log_y[..., None]
+            found = inside.any(dim=-1)
+            first = torch.argmax(inside.to(torch.int8), dim=-1, keepdim=True)
+            accept = active & found
+            pick_t = t.gather(-1, first)[..., 0]
+            theta = torch.where(
+                accept[..., None], theta + pick_t[..., None] * direction, theta
+            )
+            logp = torch.where(accept, values.gather(-1, first)[..., 0], logp)
+            used = torch.where(found, first[..., 0] + 1, _SHRINK_BLOCK)
+            evaluations += active.to(theta.dtype) * used.to(theta.dtype)
+            left = torch.where(active & ~found, lo, left)
+            right = torch.where(active & ~found, hi, right)
+            active = active & ~found
             if not bool(active.any()):
                 break
 

@@ -29,7 +29,8 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._bootstrap_result import BootstrapResult
-from .simulation import progress, simulate_data, stack_rows
+from ._progress import progress
+from .simulation import simulate_data, stack_rows
 
 __all__ = ["BootstrapResult", "bootstrap"]
 

@@ -17,6 +17,7 @@ from .._runtime import torch_generator, with_thread_limit
 from ..distributions import DISTRIBUTIONS, build_distribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._simulator import SimulatorFitMixin
 
 # Draws per chunk (data sets x samples) when sampling, to bound memory.
 _SAMPLE_CHUNK = 2**17
@@ -26,7 +27,7 @@ _SUMMARY_SEED = 0
 _AUTO_SPLINE_MAX = 5
 
 
-class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural posterior estimator: ``q(theta | X)`` for every data set.
 
     A summary network maps the data to the parameters of a conditional distribution

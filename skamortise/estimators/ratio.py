@@ -17,6 +17,7 @@ from .._runtime import torch_generator, with_thread_limit
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._priors import prior_log_density
+from ._simulator import SimulatorFitMixin
 
 # Shuffled (label 0) pairs per dependent pair in each training batch.
 _N_SHUFFLES = 4
@@ -27,7 +28,7 @@ _N_STARTS = 8
 _START_SEED = 0
 
 
-class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural ratio estimator of ``log p(X | theta) - log p(X)``.
 
     A classifier ``h(S(X), theta)`` is trained to tell dependent pairs ``(X_i, y_i)``
@@ -138,14 +139,13 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
             + F.binary_cross_entropy_with_logits(marginal, torch.zeros_like(marginal))
         ) / 2
 
-    def _fit(self, data, y, *args, **kwargs):
-        super()._fit(data, y, *args, **kwargs)
+    def _after_fit(self, training):
         if not (self.warm_start and hasattr(self, "support_")):
-            lower = np.nanmax([y.min(axis=0), self._bound(0)], axis=0)
-            upper = np.nanmin([y.max(axis=0), self._bound(1)], axis=0)
+            low, high = training.parameter_range
+            lower = np.nanmax([low, self._bound(0)], axis=0)
+            upper = np.nanmin([high, self._bound(1)], axis=0)
             self.support_ = np.vstack([lower, upper])
-        self.proposal_ = getattr(self, "_pending_proposal", None)
-        return self
+        self.proposal_ = training.proposal
 
     def _bound(self, side: int) -> np.ndarray:
         if self.parameter_transform_ is None:
@@ -156,14 +156,6 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
             else self.parameter_transform_.upper
         ).numpy()
         return np.where(np.isfinite(bound), bound, np.nan)
-
-    def _fit_simulator(self, prior, *args, **kwargs):
-        has_density = hasattr(prior, "log_prob") or hasattr(prior, "logpdf")
-        self._pending_proposal = prior if has_density else None
-        try:
-            return super()._fit_simulator(prior, *args, **kwargs)
-        finally:
-            del self._pending_proposal
 
     # -- the log ratio --------------------------------------------------------------
     def _log_ratio_fn(self, summary: torch.Tensor):

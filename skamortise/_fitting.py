@@ -92,14 +92,24 @@ class FittingMixin:
     # Hooks for targets read in pieces (a streamed or refreshed training set); the
     # whole of an in-memory y goes through ``_validate_fit`` instead.
     def _encode_targets(self, y) -> np.ndarray:
-        """Targets of some training pairs as an ``(n, n_parameters)`` float array."""
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        """Targets of some training pairs as an ``(n, n_parameters)`` float array.
+
+        Called on every minibatch read from disk, so it only converts: the values
+        were checked by ``_scan_targets`` (or come from the simulator's prior).
+        """
+        y = np.asarray(y, dtype=np.float64)
         return y.reshape(len(y), -1)
 
     def _scan_targets(self, chunks) -> tuple[np.ndarray, np.ndarray, list]:
-        """Least and greatest target per parameter, and default parameter names."""
+        """Check every chunk of targets; their least and greatest value per
+        parameter, and default parameter names."""
         low = high = None
         for y in chunks:
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+            if y.ndim > 2 or (y.ndim == 2 and y.shape[1] == 0):
+                raise ValueError(
+                    f"y must be 1-D or 2-D with at least one column; got {y.shape}."
+                )
             y = self._encode_targets(y)
             low = y.min(axis=0) if low is None else np.minimum(low, y.min(axis=0))
             high = y.max(axis=0) if high is None else np.maximum(high, y.max(axis=0))

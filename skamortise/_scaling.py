@@ -55,7 +55,7 @@ class RunningMoments:
         if n == 0:
             return
         mean = values.mean(axis=0)
-        m2 = ((values - mean) ** 2).sum(axis=0)
+        m2 = values.var(axis=0) * n  # one temporary the size of the chunk
         total = self.n + n
         delta = mean - self.mean
         self.mean = self.mean + delta * (n / total)

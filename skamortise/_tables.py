@@ -7,26 +7,23 @@ moments) and a minibatch at a time in training, so its memory does not grow with
 the set. Both give the same rows in the same order, so training on either gives the
 same minibatches.
 
-Reads from memory-mapped files leave the pages they touched mapped into the
-process, where they count as its resident memory until the kernel needs them back.
-A store therefore drops its mappings' resident pages after every ``chunk_bytes``
-read (``madvise(MADV_DONTNEED)``, which only forgets the mapping: the file and the
-page cache are untouched), so the resident memory of a fit stays bounded by the
-chunk size, not by the file size.
+Rows of memory-mapped files are read with ``pread`` (``_filerows.py``), not through
+the map, so the resident memory of a fit stays bounded by the chunk size, not by the
+file size.
 """
 
 from __future__ import annotations
 
 import math
-import mmap
 
 import numpy as np
 
 from ._data import Data
+from ._filerows import FileRows
 from ._scaling import RunningMoments, data_moments, parameter_moments
 
-# Bytes of data read per chunk of a pass, and between two releases of mapped pages.
-CHUNK_BYTES = 64 * 2**20
+# Bytes of data read per chunk of a pass over the set.
+CHUNK_BYTES = 32 * 2**20
 
 
 def chunk_rows_of(row_shape: tuple, chunk_size: int | None) -> int:
@@ -65,16 +62,6 @@ class ArrayTable:
         return (*data_moments(self.data), *parameter_moments(to_training_space(self.y)))
 
 
-def release(array) -> None:
-    """Drop the resident pages of the read-only file mapping behind ``array``."""
-    base = array
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = getattr(base, "base", None)
-    # Private (copy-on-write) maps may hold changes that only the pages keep.
-    if base is not None and getattr(array, "mode", "r") in ("r", "r+"):
-        base.madvise(mmap.MADV_DONTNEED)
-
-
 class ArrayStore:
     """Rows of an array-like ``X`` (e.g. ``numpy.memmap``) and ``y``, read on demand."""
 
@@ -85,6 +72,7 @@ class ArrayStore:
                 f"{len(y)}."
             )
         self.X, self.y = X, y
+        self._X, self._y = FileRows.of(X), FileRows.of(y)
         self.n, self.counts = len(X), None
         self.row_shape = tuple(X.shape[1:])
 
@@ -92,17 +80,22 @@ class ArrayStore:
         self, rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """``(values, counts, y)`` at ``rows`` (sorted); ``counts`` of ragged rows."""
-        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: one read
         return (
-            np.asarray(self.X[rows], dtype=np.float64),
+            read_rows(self.X, self._X, rows, np.float64),
             None,
-            np.asarray(self.y[rows]),
+            read_rows(self.y, self._y, rows),
         )
 
-    def release(self) -> None:
-        release(self.X)
-        release(self.y)
+
+def read_rows(array, file_rows: FileRows | None, rows: np.ndarray, dtype=None):
+    """``array[rows]`` (sorted rows), read from its file when it has one."""
+    if file_rows is not None:
+        values = file_rows.read(rows)
+    else:
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: one read
+        values = np.asarray(array[rows])
+    return values if dtype is None else values.astype(dtype, copy=False)
 
 
 class StreamedTable:
@@ -111,8 +104,8 @@ class StreamedTable:
     Parameters
     ----------
     store : ArrayStore or a store with the same methods
-        Gives ``n``, ``row_shape``, ``counts`` (replicate counts per row, or None),
-        ``read(sorted_rows)`` and ``release()``.
+        Gives ``n``, ``row_shape``, ``counts`` (replicate counts per row, or None)
+        and ``read(sorted_rows)``.
     event_ndim : int
         Trailing axes of one event (the summary network's), which decide whether a
         row is one event or a set of replicates.
@@ -142,7 +135,6 @@ class StreamedTable:
             )
         self.event_shape = store.row_shape[1:] if self.replicated else store.row_shape
         self.chunk_rows = chunk_rows_of(store.row_shape, chunk_rows)
-        self._since_release = 0
         # Counts matter only when they differ over the whole store (ragged data,
         # which then has a mask in every view, as ragged data in memory has).
         counts = store.counts
@@ -177,13 +169,15 @@ class StreamedTable:
     def read_raw(self, index: np.ndarray):
         """``(Data, raw y)`` at ``index`` (positions in this table, any order)."""
         rows = self._store_rows(index)
-        order = np.argsort(rows, kind="stable")
-        values, counts, y = self.store.read(rows[order])
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        values, y = values[back], y[back]
-        counts = None if counts is None else counts[back]
-        self._count(values.nbytes)
+        if np.all(rows[1:] > rows[:-1]):  # in order already (a pass over the set)
+            values, counts, y = self.store.read(rows)
+        else:  # read in file order, then put back in the order asked
+            order = np.argsort(rows, kind="stable")
+            values, counts, y = self.store.read(rows[order])
+            back = np.empty_like(order)
+            back[order] = np.arange(len(order))
+            values, y = values[back], y[back]
+            counts = None if counts is None else counts[back]
         return self._data(values, counts), y
 
     def read(self, index: np.ndarray) -> tuple[Data, np.ndarray]:
@@ -200,12 +194,6 @@ class StreamedTable:
         values[~mask] = 0.0  # padding is zero, as for ragged input in memory
         return Data(values, mask, True)
 
-    def _count(self, nbytes: int) -> None:
-        self._since_release += nbytes
-        if self._since_release > CHUNK_BYTES:
-            self.store.release()
-            self._since_release = 0
-
     def chunks(self, raw: bool = False):
         """The table in order, ``chunk_rows`` at a time: ``(Data, y)`` pairs."""
         read = self.read_raw if raw else self.read
@@ -218,14 +206,20 @@ class StreamedTable:
     def moments(self, to_training_space) -> tuple:
         """``x_loc, x_scale, y_loc, y_scale``, accumulated over chunks.
 
-        A table that fits in one chunk gets exactly the in-memory moments.
+        A table that fits in one chunk gets exactly the in-memory moments (same
+        rows, same order); a larger one gets them to rounding.
         """
         if len(self) <= self.chunk_rows:
             return ArrayTable(*self.read(np.arange(len(self)))).moments(
                 to_training_space
             )
+        # Read in file order: sequential reads touch no more pages than they use.
+        rows = np.arange(self.store.n) if self.rows is None else np.sort(self.rows)
+        in_order = StreamedTable(
+            self.store, self.event_ndim, self.encode, self.chunk_rows, rows
+        )
         x, y = RunningMoments(), RunningMoments()
-        for data, targets in self.chunks():
+        for data, targets in in_order.chunks():
             x.add_data(data)
             y.add_parameters(to_training_space(targets))
         return (*x.result(), *y.result())

@@ -263,3 +263,82 @@ def test_progress_bar(capsys):
         normal_prior, vector_simulator, 30, batch_size=10, verbose=1, random_state=0
     )
     assert "simulating" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- shards on disk
+
+
+def _read_back(path):
+    """Every pair of a shard directory, as lists of per-data-set arrays."""
+    from skamortise.simulation.shards import open_shard, read_manifest
+
+    rows, ys = [], []
+    for shard in read_manifest(path):
+        x, counts, y = open_shard(path, shard)
+        for i in range(shard.n):
+            rows.append(np.array(x[i] if counts is None else x[i, : counts[i]]))
+        ys.append(np.array(y))
+    return rows, np.concatenate(ys)
+
+
+@pytest.mark.parametrize("n_replicates", [None, 4, [2, 9]])
+def test_out_writes_the_pairs_simulate_returns(n_replicates, tmp_path):
+    sim = vector_simulator if n_replicates is None else MODEL.simulator
+    prior = normal_prior if n_replicates is None else MODEL.prior
+    options = dict(n_replicates=n_replicates, batch_size=30, random_state=3)
+    X, y = simulate(prior, sim, 100, **options)
+    path = simulate(prior, sim, 100, out=tmp_path / "pairs", **options)
+    rows, y_disk = _read_back(path)
+    np.testing.assert_array_equal(y_disk, y)
+    assert_same(rows, list(X))
+
+
+def test_out_drops_failed_pairs_like_memory(tmp_path):
+    options = dict(batch_size=64, on_error="drop", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y = simulate(normal_prior, nan_simulator, 300, **options)
+        path = simulate(normal_prior, nan_simulator, 300, out=tmp_path / "d", **options)
+    rows, y_disk = _read_back(path)
+    np.testing.assert_array_equal(y_disk, y)
+    assert_same(rows, list(X))
+
+
+def test_out_refuses_a_directory_holding_files(tmp_path):
+    (tmp_path / "earlier.npy").write_bytes(b"")
+    with pytest.raises(ValueError, match="not empty"):
+        simulate(normal_prior, vector_simulator, 5, out=tmp_path)
+
+
+def test_failed_simulation_leaves_no_manifest(tmp_path):
+    from skamortise.sources import ShardSource
+
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        simulate(normal_prior, nan_simulator, 300, batch_size=10, out=tmp_path / "d")
+    with pytest.raises(ValueError, match="holds no manifest.json"):
+        ShardSource(tmp_path / "d")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda m: m.update(version=2), "format version 2"),
+        (lambda m: m.update(format="other"), "not a skamortise-shards manifest"),
+        (lambda m: m["shards"][0].update(x="../../etc/x-000000.npy"), "unexpected"),
+        (lambda m: m["shards"][0].update(n=7), "holds 10 rows but the manifest says 7"),
+        (lambda m: m["shards"][0].update(n=True), "positive int"),
+        (lambda m: m["shards"][0].pop("counts"), "malformed"),
+    ],
+)
+def test_manifest_is_checked_before_use(change, match, tmp_path):
+    import json
+
+    from skamortise import NeuralBayesEstimator
+    from skamortise.sources import ShardSource
+
+    path = simulate(normal_prior, vector_simulator, 20, batch_size=10, out=tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=match):
+        NeuralBayesEstimator(max_epochs=1).fit_source(ShardSource(path))

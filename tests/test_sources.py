@@ -23,8 +23,9 @@ from skamortise import (
     simulate_models,
 )
 from skamortise._data import as_data
+from skamortise._filerows import FileRows
 from skamortise._scaling import RunningMoments, data_moments, parameter_moments
-from skamortise._tables import ArrayStore, StreamedTable, release
+from skamortise._tables import ArrayStore, StreamedTable
 from skamortise.models import GaussianReplicates
 from skamortise.simulation import ShardWriter
 from skamortise.sources import (
@@ -250,16 +251,36 @@ def _resident_file_kib() -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux only")
-def test_release_drops_the_pages_a_read_mapped(tmp_path):
-    np.save(tmp_path / "big.npy", np.ones((64, 2**16)))  # 32 MiB
+def test_streamed_reads_leave_no_file_pages_resident(tmp_path):
+    np.save(tmp_path / "big.npy", np.ones((512, 2**13)))  # 32 MiB
     X = np.load(tmp_path / "big.npy", mmap_mode="r")
+    store = ArrayStore(X[8:], np.zeros(504))  # a view: its place in the file is found
     before = _resident_file_kib()
-    assert float(X[:, ::512].sum()) == 64 * 128  # touches every page
-    touched = _resident_file_kib()
-    release(X[3:])  # a view: the mapping is found through .base
-    released = _resident_file_kib()
-    assert touched - before > 24 * 1024
-    assert touched - released > 24 * 1024
+    for start in range(0, 504, 50):
+        values, _, _ = store.read(np.arange(start, min(start + 50, 504)))
+        assert values.sum() == len(values) * 2**13
+    streamed = _resident_file_kib()
+    assert float(X[:, ::512].sum()) == 512 * 16  # indexing the map maps its pages
+    mapped = _resident_file_kib()
+    assert streamed - before < 2 * 1024
+    assert mapped - streamed > 24 * 1024
+
+
+def test_file_rows_read_what_the_map_holds(tmp_path):
+    values = np.arange(40 * 3 * 2, dtype=np.float32).reshape(40, 3, 2)
+    np.save(tmp_path / "a.npy", values)
+    with open(tmp_path / "raw.bin", "wb") as handle:  # an offset off any boundary
+        handle.write(b"x" * 100 + values.astype(">f8").tobytes())
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    raw = np.memmap(tmp_path / "raw.bin", ">f8", "r", offset=100, shape=(40, 3, 2))
+    rows = np.array([0, 1, 2, 7, 8, 12])
+    for array in (mapped, mapped[5:], mapped[3:40:3], raw, raw[11:]):
+        reader = FileRows.of(array)
+        assert reader is not None
+        np.testing.assert_array_equal(reader.read(rows), np.asarray(array)[rows])
+    assert FileRows.of(mapped[::-1]) is None  # rows run backwards: index instead
+    assert FileRows.of(np.load(tmp_path / "a.npy", mmap_mode="c")) is None
+    assert FileRows.of(values) is None
 
 
 def test_streamed_reads_keep_rows_in_the_order_asked(tmp_path):

@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from scipy import stats
 from sklearn.base import RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
@@ -14,6 +13,7 @@ from .. import inference
 from .._base import BaseNeuralEstimator
 from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
+from .._seeds import draw_seed
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._priors import prior_log_density
@@ -285,7 +285,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         n_samples = check_n_samples(n_samples)
         summary = self._summary_tensor(X)
         log_fn, _ = self._target(summary, prior)
-        seed = check_random_state(random_state).randint(2**31 - 1)
+        seed = draw_seed(random_state)
         generator = torch_generator(seed)
         lower, upper = self._box(summary)
         samples, info = sample_log_density(

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .._filerows import FileRows
 from .._source import TrainingSource, open_stream, streamed_set
-from .._tables import release
+from .._tables import read_rows
 from ..simulation.shards import open_shard, read_manifest
+
+# Shards whose files stay open at once (two descriptors each).
+_OPEN_SHARDS = 64
 
 
 class ShardStore:
@@ -20,17 +24,15 @@ class ShardStore:
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)])
         self.n = int(self.starts[-1])
         self._open: dict = {}
-        shapes, counts = [], []
-        for k in range(len(shards)):
-            x, c, y = self._arrays(k)
+        shapes, counts, y_ndim = [], [], set()
+        for shard in shards:
+            x, c, y = open_shard(self.directory, shard)
             shapes.append(x.shape[1:])
-            counts.append(None if c is None else np.asarray(c))
-            if y.ndim != self._arrays(0)[2].ndim:
-                raise ValueError(
-                    f"The shards of {str(directory)!r} differ in y's axes."
-                )
-        self.y_ndim = self._arrays(0)[2].ndim
-        self.release()
+            counts.append(None if c is None else np.array(c))
+            y_ndim.add(y.ndim)
+        if len(y_ndim) != 1:
+            raise ValueError(f"The shards of {str(directory)!r} differ in y's axes.")
+        self.y_ndim = y_ndim.pop()
         if len(set(shapes)) == 1 and all(c is None for c in counts):
             self.row_shape, self.counts = shapes[0], None
             return
@@ -50,30 +52,33 @@ class ShardStore:
         )
 
     def _arrays(self, k: int):
+        """Shard ``k``'s arrays and file readers; a bounded number stay open."""
         if k not in self._open:
-            self._open[k] = open_shard(self.directory, self.shards[k])
+            if len(self._open) >= _OPEN_SHARDS:  # close the least recently opened
+                for reader in self._open.pop(next(iter(self._open)))[2:]:
+                    if reader is not None:
+                        reader.close()
+            x, _, y = open_shard(self.directory, self.shards[k])
+            self._open[k] = (x, y, FileRows.of(x), FileRows.of(y))
         return self._open[k]
 
     def read(self, rows: np.ndarray):
         """``(values, counts, y)`` at sorted ``rows``, padded to the widest row."""
         shard_of = np.searchsorted(self.starts, rows, side="right") - 1
-        values = np.zeros((len(rows), *self.row_shape))
         counts = None if self.counts is None else self.counts[rows]
+        if counts is None:  # every row has the full shape: nothing to pad
+            values = np.empty((len(rows), *self.row_shape))
+        else:
+            values = np.zeros((len(rows), *self.row_shape))
         ys = []
         for k in np.unique(shard_of):
             where = np.flatnonzero(shard_of == k)
             local = rows[where] - self.starts[k]
-            x, _, y = self._arrays(int(k))
-            block = np.asarray(x[local], dtype=np.float64)
+            x, y, x_file, y_file = self._arrays(int(k))
+            block = read_rows(x, x_file, local, np.float64)
             values[(where, *(slice(0, s) for s in block.shape[1:]))] = block
-            ys.append(np.asarray(y[local]))
+            ys.append(read_rows(y, y_file, local))
         return values, counts, np.concatenate(ys)
-
-    def release(self) -> None:
-        for arrays in self._open.values():
-            for array in arrays:
-                if array is not None:
-                    release(array)
 
 
 class ShardSource(TrainingSource):

@@ -78,10 +78,6 @@ class TrainingSource:
         raise NotImplementedError
 
 
-def _is_mapped(X) -> bool:
-    return isinstance(X, np.memmap)
-
-
 class ArraySource(TrainingSource):
     """Training pairs in arrays, in memory or memory-mapped from disk.
 
@@ -99,7 +95,7 @@ class ArraySource(TrainingSource):
     y : array-like of shape (n_datasets,) or (n_datasets, n_parameters)
         Their parameters (labels for model comparison).
     chunk_size : int, default=None
-        Data sets per chunk when ``X`` is memory-mapped; None reads 64 MiB at a
+        Data sets per chunk when ``X`` is memory-mapped; None reads 32 MiB at a
         time. An ``X`` of at most one chunk is read into memory, so that it trains
         exactly as the same array in memory does.
 
@@ -130,7 +126,9 @@ class ArraySource(TrainingSource):
 
     def open(self, estimator, rng) -> TrainingSet:
         X = self.X
-        if _is_mapped(X) and len(X) > chunk_rows_of(X.shape[1:], self.chunk_size):
+        if isinstance(X, np.memmap) and len(X) > chunk_rows_of(
+            X.shape[1:], self.chunk_size
+        ):
             names = _parameter_names(self.y)
             y = self.y if isinstance(self.y, np.ndarray) else np.asarray(self.y)
             table = open_stream(ArrayStore(X, y), estimator, self.chunk_size)
@@ -150,15 +148,11 @@ def open_stream(store, estimator, chunk_size) -> StreamedTable:
 
 
 def _check_finite(data, start: int) -> None:
-    if not np.isfinite(data.values).all():
-        row = start + int(
-            np.flatnonzero(
-                ~np.isfinite(data.values).reshape(len(data), -1).all(axis=1)
-            )[0]
-        )
+    finite = np.isfinite(data.values).reshape(len(data), -1).all(axis=1)
+    if not finite.all():
         raise ValueError(
-            f"Input X contains NaN or infinity (data set {row}); every entry must "
-            "be finite."
+            f"Input X contains NaN or infinity (data set {start + np.argmin(finite)}); "
+            "every entry must be finite."
         )
 
 

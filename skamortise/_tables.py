@@ -72,7 +72,9 @@ class ArrayStore:
                 f"{len(y)}."
             )
         self.X, self.y = X, y
-        self._X, self._y = FileRows.of(X), FileRows.of(y)
+        # Targets are read through their map (a few bytes a row, so a read per row
+        # would cost more than it saves): their pages may stay resident.
+        self._X = FileRows.of(X)
         self.n, self.counts = len(X), None
         self.row_shape = tuple(X.shape[1:])
 
@@ -80,11 +82,8 @@ class ArrayStore:
         self, rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """``(values, counts, y)`` at ``rows`` (sorted); ``counts`` of ragged rows."""
-        return (
-            read_rows(self.X, self._X, rows, np.float64),
-            None,
-            read_rows(self.y, self._y, rows),
-        )
+        values = read_rows(self.X, self._X, rows, np.float64)
+        return values, None, read_rows(self.y, None, rows)
 
 
 def read_rows(array, file_rows: FileRows | None, rows: np.ndarray, dtype=None):

@@ -380,3 +380,18 @@ def test_fit_source_wants_a_source():
     with pytest.raises(TypeError, match="ArraySource"):
         NeuralBayesEstimator().fit_source((np.zeros((5, 2)), np.zeros(5)))
     assert isinstance(ArraySource(np.zeros((5, 2)), np.zeros(5)), TrainingSource)
+
+
+def test_shards_beyond_the_open_file_limit_read_the_same(tmp_path, monkeypatch):
+    import skamortise.sources.shards as shards
+
+    monkeypatch.setattr(shards, "_OPEN_SHARDS", 2)  # 6 shards: files close and reopen
+    X, y = simulate(MODEL.prior, MODEL.simulator, 240, n_replicates=4, random_state=0)
+    write_shards(tmp_path / "s", X, y, size=40)
+    est = NeuralBayesEstimator(random_state=0, **TINY)
+    streamed = weights(est.fit_source(ShardSource(tmp_path / "s")))
+    assert streamed == weights(est.fit(X, y))
+    store = shards.ShardStore(tmp_path / "s", ShardSource(tmp_path / "s").shards)
+    values, _, _ = store.read(np.arange(0, 240, 7))
+    np.testing.assert_array_equal(values, X[::7])
+    assert len(store._open) == 2

@@ -11,7 +11,7 @@ from .._source import TrainingSource, open_stream, streamed_set
 from .._tables import read_rows
 from ..simulation.shards import open_shard, read_manifest
 
-# Shards whose files stay open at once (two descriptors each).
+# Shards whose data files stay open at once.
 _OPEN_SHARDS = 64
 
 
@@ -55,11 +55,11 @@ class ShardStore:
         """Shard ``k``'s arrays and file readers; a bounded number stay open."""
         if k not in self._open:
             if len(self._open) >= _OPEN_SHARDS:  # close the least recently opened
-                for reader in self._open.pop(next(iter(self._open)))[2:]:
-                    if reader is not None:
-                        reader.close()
+                reader = self._open.pop(next(iter(self._open)))[2]
+                if reader is not None:
+                    reader.close()
             x, _, y = open_shard(self.directory, self.shards[k])
-            self._open[k] = (x, y, FileRows.of(x), FileRows.of(y))
+            self._open[k] = (x, y, FileRows.of(x))
         return self._open[k]
 
     def read(self, rows: np.ndarray):
@@ -74,10 +74,10 @@ class ShardStore:
         for k in np.unique(shard_of):
             where = np.flatnonzero(shard_of == k)
             local = rows[where] - self.starts[k]
-            x, y, x_file, y_file = self._arrays(int(k))
+            x, y, x_file = self._arrays(int(k))
             block = read_rows(x, x_file, local, np.float64)
             values[(where, *(slice(0, s) for s in block.shape[1:]))] = block
-            ys.append(read_rows(y, y_file, local))
+            ys.append(read_rows(y, None, local))
         return values, counts, np.concatenate(ys)
 
 
@@ -97,7 +97,7 @@ class ShardSource(TrainingSource):
     directory : str or path-like
         The shard directory.
     chunk_size : int, default=None
-        Data sets per chunk of a pass over the shards; None reads 64 MiB at a time.
+        Data sets per chunk of a pass over the shards; None reads 32 MiB at a time.
 
     Examples
     --------

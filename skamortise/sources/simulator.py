@@ -248,10 +248,10 @@ class SimulatorSource(_OnTheFly):
 class ModelSimulatorSource(_OnTheFly):
     """Labelled data sets simulated on the fly from several candidate models.
 
-    The training source of :class:`skamortise.estimators.model_comparison.
-    NeuralModelComparison`: each refresh simulates new data sets from every model
-    (new parameters from its prior), in the proportions given, labelled with their
-    model (see :func:`skamortise.simulate_models`).
+    The on-the-fly source of :class:`~skamortise.NeuralModelComparison`: each
+    refresh simulates new data sets from every model (new parameters from its
+    prior), in the proportions given, labelled with their model (see
+    :func:`skamortise.simulate_models`).
 
     Parameters
     ----------

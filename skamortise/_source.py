@@ -112,7 +112,7 @@ class ArraySource(TrainingSource):
     >>> est = NeuralBayesEstimator(hidden_layer_sizes=(8,), max_epochs=2,
     ...                            random_state=0)
     >>> est.fit_source(ArraySource(X, y, chunk_size=50)).predict(X[:2]).shape
-    (2,)
+    (2, 1)
     """
 
     def __init__(self, X, y, *, chunk_size: int | None = None):

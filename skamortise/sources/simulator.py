@@ -17,6 +17,38 @@ from ..simulation._rows import simulate_at
 
 _REFRESH = ("parameters", "data", None)
 
+# The parameters of SimulatorSource, shared with ``fit_simulator``'s docstring.
+SIMULATOR_PARAMETERS = """    prior : callable or object with ``rvs``
+        ``prior(n, rng) -> (n, n_parameters)`` (``rng`` a numpy Generator), or a
+        frozen scipy distribution.
+    simulator : callable
+        ``simulator(theta, rng, **simulator_kwargs) -> data``, one data set per
+        row of ``theta`` (see :func:`skamortise.simulate`).
+    n_simulations : int, default=10000
+        Training pairs per epoch (per refresh).
+    n_validation : int, default=None
+        Size of the fixed validation set; None uses the estimator's
+        ``validation_fraction * n_simulations``; 0 disables it.
+    refresh : {"parameters", "data"} or None, default="parameters"
+        ``"parameters"`` draws new parameters and data, ``"data"`` re-simulates
+        data at the first training set's parameters, None trains on one fixed set.
+    refresh_every : int or "batch", default=1
+        Epochs between refreshes, or ``"batch"``: after the first epoch, every
+        minibatch is simulated afresh (memory then holds one minibatch of fresh
+        pairs, not an epoch's).
+    n_replicates : int or sequence of int, default=None
+        Replicate count(s) passed to the simulator; a sequence draws one per data
+        set, training one network across sample sizes.
+    simulator_kwargs : dict, default=None
+        Further keywords for the simulator.
+    n_jobs : int, default=None
+        Parallel simulation jobs (joblib).
+    on_error : {"raise", "drop"}, default="raise"
+        What to do when the simulator raises or returns NaN/inf for some
+        parameters, at every refresh: the policy of :func:`skamortise.simulate`.
+
+"""
+
 
 def _check_positive(value, name: str) -> None:
     if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
@@ -27,6 +59,14 @@ class _OnTheFly(TrainingSource):
     """What the simulator sources share: a fixed validation set, refreshes."""
 
     _refresh_options = _REFRESH
+
+    def __init__(
+        self, n_simulations, *, n_validation, refresh, refresh_every, **options
+    ):
+        self._check(n_simulations, n_validation, refresh, refresh_every)
+        self.n_simulations, self.n_validation = n_simulations, n_validation
+        self.refresh, self.refresh_every = refresh, refresh_every
+        self.options = options  # for the simulation function
 
     def _check(self, n_simulations, n_validation, refresh, refresh_every) -> None:
         _check_positive(n_simulations, "n_simulations")
@@ -142,7 +182,7 @@ class _SimulatingTable:
 
 
 class SimulatorSource(_OnTheFly):
-    """Training pairs simulated on the fly from a prior and a simulator.
+    __doc__ = f"""Training pairs simulated on the fly from a prior and a simulator.
 
     Fresh training pairs keep a network from overfitting a finite simulation
     budget; the validation set stays fixed, so early stopping compares like with
@@ -151,36 +191,7 @@ class SimulatorSource(_OnTheFly):
 
     Parameters
     ----------
-    prior : callable or object with ``rvs``
-        ``prior(n, rng) -> (n, n_parameters)`` (``rng`` a numpy Generator), or a
-        frozen scipy distribution.
-    simulator : callable
-        ``simulator(theta, rng, **simulator_kwargs) -> data``, one data set per
-        row of ``theta`` (see :func:`skamortise.simulate`).
-    n_simulations : int, default=10000
-        Training pairs per epoch (per refresh).
-    n_validation : int, default=None
-        Size of the fixed validation set; None uses the estimator's
-        ``validation_fraction * n_simulations``; 0 disables it.
-    refresh : {"parameters", "data"} or None, default="parameters"
-        ``"parameters"`` draws new parameters and data, ``"data"`` re-simulates
-        data at the first training set's parameters, None trains on one fixed set.
-    refresh_every : int or "batch", default=1
-        Epochs between refreshes, or ``"batch"``: after the first epoch, every
-        minibatch is simulated afresh (memory then holds one minibatch of fresh
-        pairs, not an epoch's).
-    n_replicates : int or sequence of int, default=None
-        Replicate count(s) passed to the simulator; a sequence draws one per data
-        set, training one network across sample sizes.
-    simulator_kwargs : dict, default=None
-        Further keywords for the simulator.
-    n_jobs : int, default=None
-        Parallel simulation jobs (joblib).
-    on_error : {"raise", "drop"}, default="raise"
-        What to do when the simulator raises or returns NaN/inf for some
-        parameters, at every refresh: the policy of :func:`skamortise.simulate`.
-
-    Attributes
+{SIMULATOR_PARAMETERS}    Attributes
     ----------
     proposal : object or None
         ``prior`` when it has a density (``log_prob`` or ``logpdf``): the ratio
@@ -214,16 +225,17 @@ class SimulatorSource(_OnTheFly):
         n_jobs: int | None = None,
         on_error: str = "raise",
     ):
-        self._check(n_simulations, n_validation, refresh, refresh_every)
-        self.prior, self.simulator = prior, simulator
-        self.n_simulations, self.n_validation = n_simulations, n_validation
-        self.refresh, self.refresh_every = refresh, refresh_every
-        self.options = dict(
+        super().__init__(
+            n_simulations,
+            n_validation=n_validation,
+            refresh=refresh,
+            refresh_every=refresh_every,
             n_replicates=n_replicates,
             simulator_kwargs=simulator_kwargs,
             n_jobs=n_jobs,
             on_error=on_error,
         )
+        self.prior, self.simulator = prior, simulator
         has_density = hasattr(prior, "log_prob") or hasattr(prior, "logpdf")
         self.proposal = prior if has_density else None
 
@@ -309,19 +321,17 @@ class ModelSimulatorSource(_OnTheFly):
         simulator_kwargs: dict | None = None,
         n_jobs: int | None = None,
     ):
-        self._check(n_simulations, n_validation, refresh, refresh_every)
-        self.models, self.n_simulations = models, n_simulations
-        self.n_validation, self.refresh, self.refresh_every = (
-            n_validation,
-            refresh,
-            refresh_every,
-        )
-        self.options = dict(
+        super().__init__(
+            n_simulations,
+            n_validation=n_validation,
+            refresh=refresh,
+            refresh_every=refresh_every,
             proportions=proportions,
             n_replicates=n_replicates,
             simulator_kwargs=simulator_kwargs,
             n_jobs=n_jobs,
         )
+        self.models = models
 
     def _draw(self, n, random_state):
         return simulate_models(

@@ -39,8 +39,8 @@ class FittingMixin:
                 (n_datasets, n_replicates, n_features), or list of arrays
             Simulated data sets; a list holds ``(n_replicates_i, n_features)`` arrays
             whose replicate counts may differ. A memory-mapped array
-            (``numpy.load(path, mmap_mode="r")``) is read in pieces, never whole (see
-            :class:`skamortise.sources.ArraySource`).
+            (``numpy.load(path, mmap_mode="r")``) larger than 32 MiB is read in
+            pieces, never whole (see :class:`skamortise.sources.ArraySource`).
         y : array-like of shape (n_datasets,) or (n_datasets, n_parameters)
             The parameters each data set was simulated from; a DataFrame's columns
             name them.

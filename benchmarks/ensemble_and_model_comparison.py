@@ -36,11 +36,9 @@ import skamortise
 from skamortise import NeuralBayesEstimator, NeuralPosteriorEstimator, simulate
 from skamortise.diagnostics.reliability import reliability, reliability_from_proba
 from skamortise.ensemble import NeuralEnsemble
-from skamortise.estimators.model_comparison import (
-    NeuralModelComparison,
-    simulate_models,
-)
+from skamortise.estimators.model_comparison import NeuralModelComparison
 from skamortise.models import GaussianReplicates
+from skamortise.simulation import simulate_models
 
 RESULTS = Path(__file__).parent / "results"
 M = 10

@@ -16,10 +16,9 @@ from .estimators import (
     NeuralQuantileEstimator,
     NeuralRatioEstimator,
 )
-from .estimators.model_comparison import simulate_models
 from .io import load, save
 from .pipeline import make_pipeline
-from .simulation import simulate
+from .simulation import simulate, simulate_models
 
 __all__ = [
     "NeuralBayesEstimator",

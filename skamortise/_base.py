@@ -1,8 +1,11 @@
 """The scikit-learn base shared by every estimator family.
 
 It owns input validation for every data layout, standardisation, pandas labels,
-network construction, the call into the one training loop, on-the-fly simulation and
-chunked inference. A family adds its head, its loss and its inference methods.
+network construction, training from a source (``fit_source``: the one path from an
+opened source to the one training loop) and chunked inference. A family adds its
+head, its loss and its inference methods. Where training pairs come from is the
+sources' business (``_source.py``, :mod:`skamortise.sources`); the base imports no
+simulation code.
 """
 
 from __future__ import annotations
@@ -15,22 +18,24 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_array, check_consistent_length, check_random_state
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import _check_hidden, _check_scales, _ndim, _parameter_names
+from ._checks import _check_hidden, _ndim, _parameter_names
 from ._data import Data, as_data, is_ragged
+from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
-from ._runtime import resolve_device, with_thread_limit
-from ._scaling import data_moments, parameter_moments, standardise_data
-from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
+from ._scaling import standardise_data
+from ._training import (
+    Batch,
+    evaluate,
+)
 from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
-from .simulation import simulate, simulate_at
 
 # Largest standardised parameter accepted as a training or scoring target.
 _MAX_STANDARDISED = 1e6
@@ -41,11 +46,11 @@ _INFERENCE_CHUNK = 65536
 _INIT_LOCK = threading.Lock()
 
 
-class BaseNeuralEstimator(OutputMixin, BaseEstimator):
+class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     """Shared machinery of the neural estimators; not for direct use."""
 
     # Families whose loss is a positive scale that shrinks as the replicate count
-    # grows stop early on a replicate-count balanced validation loss (_training.py).
+    # grows stop early on a replicate-count balanced validation loss (_training/).
     _balance_replicates = False
 
     _parameter_constraints: dict = {
@@ -152,12 +157,16 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             return Data(values, None, False)
         data = as_data(X, event_ndim=self._event_ndim())
         if reset:
-            self.n_features_in_ = math.prod(data.event_shape)
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+            self._reset_features(data.event_shape)
         else:
             self._check_layout(data)
         return data
+
+    def _reset_features(self, event_shape: tuple) -> None:
+        """``n_features_in_`` of data validated without ``validate_data``."""
+        self.n_features_in_ = math.prod(event_shape)
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     def _check_layout(self, data: Data) -> None:
         if data.replicated != self.replicated_:
@@ -202,127 +211,10 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             names = [f"theta_{j}" for j in range(y2.shape[1])]
         return data, y2, y.ndim, names
 
-    # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
-    @with_thread_limit
-    def fit(self, X, y):
-        """Train the network on simulated pairs.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_datasets, n_features) or \
-                (n_datasets, n_replicates, n_features), or list of arrays
-            Simulated data sets; a list holds ``(n_replicates_i, n_features)`` arrays
-            whose replicate counts may differ.
-        y : array-like of shape (n_datasets,) or (n_datasets, n_parameters)
-            The parameters each data set was simulated from; a DataFrame's columns
-            name them.
-
-        Returns
-        -------
-        self : estimator
-            The fitted estimator.
-        """
-        return self._fit_arrays(X, y)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    @with_thread_limit
-    def fit_simulator(
-        self,
-        prior,
-        simulator,
-        n_simulations=10_000,
-        *,
-        n_validation=None,
-        refresh="parameters",
-        refresh_every=1,
-        n_replicates=None,
-        simulator_kwargs=None,
-        n_jobs=None,
-        on_error="raise",
-    ):
-        """Train on pairs simulated on the fly from a prior and a simulator.
-
-        Fresh training pairs every ``refresh_every`` epochs keep a network from
-        overfitting a finite simulation budget; the validation set stays fixed, so
-        early stopping compares like with like.
-
-        Parameters
-        ----------
-        prior : callable or object with ``rvs``
-            ``prior(n, rng) -> (n, n_parameters)`` (``rng`` a numpy Generator), or a
-            frozen scipy distribution.
-        simulator : callable
-            ``simulator(theta, rng, **simulator_kwargs) -> data``, one data set per
-            row of ``theta`` (see :func:`skamortise.simulate`).
-        n_simulations : int, default=10000
-            Training pairs per refresh.
-        n_validation : int, default=None
-            Size of the fixed validation set; None uses ``validation_fraction *
-            n_simulations``; 0 disables it.
-        refresh : {"parameters", "data"} or None, default="parameters"
-            ``"parameters"`` draws new parameters and data, ``"data"`` re-simulates
-            data at the same parameters, None trains on one fixed set.
-        refresh_every : int, default=1
-            Epochs between refreshes.
-        n_replicates : int or sequence of int, default=None
-            Replicate count(s) passed to the simulator; a sequence draws one per data
-            set, training one network across sample sizes.
-        simulator_kwargs : dict, default=None
-            Further keywords for the simulator.
-        n_jobs : int, default=None
-            Parallel simulation jobs (joblib).
-        on_error : {"raise", "drop"}, default="raise"
-            What to do when the simulator raises or returns NaN/inf for some
-            parameters, at every refresh: the policy of :func:`skamortise.simulate`.
-
-        Returns
-        -------
-        self : estimator
-            The fitted estimator.
-        """
-        return self._fit_simulator(
-            prior,
-            simulator,
-            n_simulations,
-            n_validation=n_validation,
-            refresh=refresh,
-            refresh_every=refresh_every,
-            n_replicates=n_replicates,
-            simulator_kwargs=simulator_kwargs,
-            n_jobs=n_jobs,
-            on_error=on_error,
-        )
-
-    def _training_config(self, n_train: int, refresh_every=None) -> TrainingConfig:
-        return TrainingConfig(
-            learning_rate=self.learning_rate,
-            batch_size=min(self.batch_size, n_train),
-            max_epochs=self.max_epochs,
-            n_iter_no_change=self.n_iter_no_change,
-            weight_decay=self.weight_decay,
-            verbose=self.verbose,
-            refresh_every=refresh_every,
-            balance_replicates=self._balance_replicates,
-            checkpoint=None
-            if self.checkpoint_dir is None
-            else Checkpoint(self.checkpoint_dir, self.checkpoint_every),
-        )
-
-    def _split(self, n: int, rng) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.validation_fraction == 0:
-            return np.arange(n), None
-        n_valid = math.ceil(self.validation_fraction * n)
-        if n - n_valid < 1:
-            raise ValueError(
-                f"Cannot hold out a validation set (validation_fraction="
-                f"{self.validation_fraction}) from n_samples={n} data set(s); pass "
-                "more data sets or validation_fraction=0."
-            )
-        order = rng.permutation(n)
-        return order[n_valid:], order[:n_valid]
-
-    def _new_network(self, data: Data, n_parameters: int, seed: int):
+    # ------------------------------------------------------------------ network
+    def _new_network(self, data, n_parameters: int, seed: int):
+        """A fresh network for data of ``data``'s layout (``event_shape``,
+        ``replicated``, ``max_count``)."""
         hidden = _check_hidden(self.hidden_layer_sizes)
         # Weight initialisation uses torch's global generator; fork it so the seed
         # makes the network reproducible without touching the user's global stream.
@@ -368,173 +260,6 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
                 )
             target = torch.tensor(z, dtype=dtype, device=device)
         return Batch(x, mask, target)
-
-    def _fit(
-        self,
-        data: Data,
-        y: np.ndarray,
-        y_ndim: int,
-        names,
-        rng,
-        *,
-        valid=None,
-        split=True,
-        refresh=None,
-        refresh_every=None,
-    ):
-        """Train on validated ``data``; ``valid`` is a (Data, y) pair or None.
-
-        Without ``valid``, ``split`` holds out ``validation_fraction`` of ``data``;
-        ``split=False`` trains on all of it and monitors the training loss.
-        """
-        warm = self.warm_start and hasattr(self, "network_")
-        if warm:
-            self._check_layout(data)
-            if y.shape[1] != self.n_parameters_:
-                raise ValueError(
-                    f"warm_start=True needs the same number of parameters as the "
-                    f"first fit ({self.n_parameters_}); y has {y.shape[1]}."
-                )
-            self._make_parameter_transform(y)  # same bounds check as the first fit
-        init_seed, train_seed = rng.randint(0, 2**31 - 1, size=2)
-        if valid is not None and valid[0].replicated != data.replicated:
-            raise ValueError("The validation data do not share the training layout.")
-        if valid is None and split:
-            train_idx, valid_idx = self._split(len(data), rng)
-            if valid_idx is not None:
-                valid = (data.take(valid_idx), y[valid_idx])
-            data, y = data.take(train_idx), y[train_idx]
-        if not warm:
-            self.replicated_ = data.replicated
-            self.event_shape_ = data.event_shape
-            self.n_parameters_ = y.shape[1]
-            self.parameter_names_ = list(names)
-            self._y_ndim = y_ndim
-            self.parameter_transform_ = self._make_parameter_transform(y)
-            self.x_loc_, self.x_scale_ = data_moments(data)
-            self.y_loc_, self.y_scale_ = parameter_moments(self._to_training_space(y))
-            _check_scales(self.x_loc_, self.x_scale_, "X")
-            _check_scales(self.y_loc_, self.y_scale_, "y")
-            network = self._new_network(data, y.shape[1], init_seed)
-        else:
-            network = self.network_
-        device = resolve_device(self.device)
-        network = network.to(device=device, dtype=torch.float32)
-        train_batch = self._batch(data, y, device, torch.float32)
-        valid_batch = (
-            None if valid is None else self._batch(*valid, device, torch.float32)
-        )
-        to_batch = None
-        if refresh is not None:
-
-            def to_batch(epoch):
-                return self._batch(*refresh(epoch), device, torch.float32)
-
-        config = self._training_config(len(train_batch), refresh_every)
-        try:
-            result = train(
-                network,
-                self._loss,
-                train_batch,
-                valid_batch,
-                config,
-                seed=int(train_seed),
-                refresh=to_batch,
-            )
-        except FloatingPointError:
-            if warm:  # the restored weights are the user's fitted model: keep it usable
-                network.to(dtype=torch.float64)
-            raise
-        # Inference runs in float64 so that predictions do not depend on batch size.
-        self.network_ = network.to(dtype=torch.float64)
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_epochs_ = result.n_epochs
-        self.interrupted_ = result.interrupted
-        return self
-
-    def _fit_arrays(self, X, y):
-        self._check_family_params()
-        data, y, y_ndim, names = self._validate_fit(X, y)
-        rng = check_random_state(self.random_state)
-        return self._fit(data, y, y_ndim, names, rng)
-
-    def _fit_simulator(
-        self,
-        prior,
-        simulator,
-        n_simulations,
-        *,
-        n_validation,
-        refresh,
-        refresh_every,
-        n_replicates,
-        simulator_kwargs,
-        n_jobs,
-        on_error="raise",
-    ):
-        self._check_family_params()
-        if refresh not in ("parameters", "data", None):
-            raise ValueError(
-                f"refresh must be 'parameters', 'data' or None; got {refresh!r}."
-            )
-        if not isinstance(refresh_every, Integral) or refresh_every < 1:
-            raise ValueError(
-                f"refresh_every must be a positive int; got {refresh_every!r}."
-            )
-        if n_validation is None:
-            n_validation = math.ceil(self.validation_fraction * n_simulations)
-        rng = check_random_state(self.random_state)
-        options = dict(
-            n_replicates=n_replicates,
-            simulator_kwargs=simulator_kwargs,
-            n_jobs=n_jobs,
-            on_error=on_error,
-        )
-        X, y = simulate(prior, simulator, n_simulations, random_state=rng, **options)
-        data, y, y_ndim, names = self._validate_fit(X, y)
-        valid = None
-        if n_validation:
-            Xv, yv = simulate(
-                prior, simulator, n_validation, random_state=rng, **options
-            )
-            valid = (as_data(Xv, event_ndim=self._event_ndim()), yv)
-        sim_rng = np.random.default_rng(rng.randint(2**31 - 1))
-        theta = y
-
-        def fresh(epoch):
-            if refresh == "parameters":
-                X_new, y_new = simulate(
-                    prior,
-                    simulator,
-                    n_simulations,
-                    random_state=sim_rng.integers(2**31 - 1),
-                    **options,
-                )
-                return self._validate_X(X_new, reset=False), y_new
-            counts = None
-            if n_replicates is not None:
-                counts = (
-                    n_replicates
-                    if isinstance(n_replicates, Integral)
-                    else sim_rng.choice(np.asarray(n_replicates), len(theta))
-                )
-            X_new, kept = simulate_at(
-                simulator, theta, sim_rng, counts, simulator_kwargs, on_error
-            )
-            return self._validate_X(X_new, reset=False), kept
-
-        return self._fit(
-            data,
-            y,
-            y_ndim,
-            names,
-            rng,
-            valid=valid,
-            split=False,  # n_validation=0: no validation set at all
-            refresh=None if refresh is None else fresh,
-            refresh_every=refresh_every,
-        )
 
     # -------------------------------------------------------------- persistence
     def save(self, path) -> None:

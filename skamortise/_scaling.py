@@ -12,12 +12,8 @@ def _safe_scale(scale: np.ndarray) -> np.ndarray:
     return np.where(scale > 1e-12 * np.maximum(1.0, np.abs(scale).max()), scale, 1.0)
 
 
-def data_moments(data: Data) -> tuple[np.ndarray, np.ndarray]:
-    """Location and scale of the data, ignoring padding.
-
-    Vectors are standardised per feature (over data sets and replicates); grids, whose
-    entries share one meaning, by a single location and scale.
-    """
+def _observed(data: Data) -> np.ndarray:
+    """The observed events, ``(n_observed, *event_shape)``, padding left out."""
     values = data.values
     if data.mask is not None:
         values = values[data.mask]  # (n_observed, *event)
@@ -25,10 +21,61 @@ def data_moments(data: Data) -> tuple[np.ndarray, np.ndarray]:
         values = values.reshape(-1, *data.event_shape)
     else:
         values = values.reshape(len(values), *data.event_shape)
+    return values
+
+
+def data_moments(data: Data) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale of the data, ignoring padding.
+
+    Vectors are standardised per feature (over data sets and replicates); grids, whose
+    entries share one meaning, by a single location and scale.
+    """
+    values = _observed(data)
     if len(data.event_shape) == 1:
         return values.mean(axis=0), _safe_scale(values.std(axis=0))
     loc, scale = values.mean(), values.std()
     return np.array(loc), _safe_scale(np.array([scale]))[0]
+
+
+class RunningMoments:
+    """Location and scale of data or parameters accumulated chunk by chunk.
+
+    Chan, Golub and LeVeque's pairwise update of counts, means and sums of squared
+    deviations: the moments of a training set read in chunks, without holding it.
+    They agree with :func:`data_moments` and :func:`parameter_moments` of the whole
+    set to rounding.
+    """
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.grid = False
+
+    def _add(self, values: np.ndarray) -> None:
+        n = len(values)
+        if n == 0:
+            return
+        mean = values.mean(axis=0)
+        m2 = values.var(axis=0) * n  # one temporary the size of the chunk
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * n / total)
+        self.n = total
+
+    def add_data(self, data: Data) -> None:
+        values = _observed(data)
+        self.grid = len(data.event_shape) > 1
+        # Grid entries share one meaning: one location and scale for all of them.
+        self._add(values.reshape(-1, 1) if self.grid else values)
+
+    def add_parameters(self, y: np.ndarray) -> None:
+        self._add(y)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        scale = _safe_scale(np.atleast_1d(np.sqrt(self.m2 / self.n)))
+        if self.grid:
+            return np.array(self.mean[0]), scale[0]
+        return self.mean, scale
 
 
 def standardise_data(data: Data, loc: np.ndarray, scale: np.ndarray) -> Data:

@@ -18,7 +18,6 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -29,7 +28,9 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._bootstrap_result import BootstrapResult
-from .simulation import progress, simulate_data, stack_rows
+from ._progress import progress
+from ._seeds import draw_seed
+from .simulation import simulate_data, stack_rows
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
@@ -374,7 +375,7 @@ def bootstrap(
             "simulate at it."
         )
 
-    entropy = int(check_random_state(random_state).randint(2**31 - 1))
+    entropy = draw_seed(random_state)
     tasks = _tasks(list(_units(n, n_boot, entropy)), batch_size)
     run = dict(tasks=tasks, shape=(n, n_boot, n_parameters), n_jobs=n_jobs,
                verbose=verbose, columns=getattr(X, "columns", None))

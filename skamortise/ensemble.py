@@ -29,6 +29,7 @@ from . import _output
 from ._checks import check_n_samples
 from ._output import OutputConfigMixin
 from ._runtime import torch_generator
+from ._seeds import draw_seed
 from .inference import prior_log_density, sample_log_density
 
 __all__ = ["NeuralEnsemble"]
@@ -38,7 +39,6 @@ _N_MIXTURE_LEVELS = 200
 # Shuffled pairs per dependent pair, and their seed, when scoring ratio ensembles.
 _N_SHUFFLES = 4
 _SCORE_SEED = 0
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def _members_have(*methods: str):
@@ -173,9 +173,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def _members(self) -> list:
         """Unfitted clones with their seeds, drawn up front from ``random_state``."""
-        seeds = check_random_state(self.random_state).randint(
-            _MAX_SEED, size=self.n_estimators
-        )
+        seeds = draw_seed(self.random_state, size=self.n_estimators)
         members = []
         for k, seed in enumerate(seeds):
             member = clone(self.estimator)
@@ -455,7 +453,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         return self._samples(values, X)
 
     def _sample_mixture(self, X, n_samples: int, rng) -> np.ndarray:
-        seeds = rng.randint(_MAX_SEED, size=len(self.estimators_))
+        seeds = draw_seed(rng, size=len(self.estimators_))
         draws = np.stack(
             [
                 np.asarray(
@@ -487,7 +485,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         lower = torch.as_tensor(np.max([m.support_[0] for m in members], axis=0))
         upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0))
         lower, upper = lower.to(like), upper.to(like)
-        generator = torch_generator(rng.randint(_MAX_SEED))
+        generator = torch_generator(draw_seed(rng))
         samples, _ = sample_log_density(
             log_fn,
             lower,

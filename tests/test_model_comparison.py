@@ -13,11 +13,9 @@ from skamortise.diagnostics.reliability import (
     reliability,
     reliability_from_proba,
 )
-from skamortise.estimators.model_comparison import (
-    NeuralModelComparison,
-    simulate_models,
-)
+from skamortise.estimators.model_comparison import NeuralModelComparison
 from skamortise.plotting import plot_reliability
+from skamortise.simulation import simulate_models
 
 matplotlib.use("Agg")
 

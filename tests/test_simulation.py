@@ -57,16 +57,27 @@ def test_replicated_layout_passes_count():
 
 
 def test_ragged_layout_draws_counts_from_sequence():
-    X, y = simulate(MODEL.prior, MODEL.simulator, 200, n_replicates=[2, 9],
-                    batch_size=50, random_state=0)
+    X, y = simulate(
+        MODEL.prior,
+        MODEL.simulator,
+        200,
+        n_replicates=[2, 9],
+        batch_size=50,
+        random_state=0,
+    )
     assert isinstance(X, list) and len(X) == len(y) == 200
     assert {len(x) for x in X} == {2, 9}
 
 
 def test_pairs_are_aligned():
     # With almost no noise, each data set sits on its own parameter row.
-    X, y = simulate(normal_prior, lambda t, rng: t + 1e-9 * rng.normal(size=t.shape),
-                    40, batch_size=7, random_state=3)
+    X, y = simulate(
+        normal_prior,
+        lambda t, rng: t + 1e-9 * rng.normal(size=t.shape),
+        40,
+        batch_size=7,
+        random_state=3,
+    )
     np.testing.assert_allclose(X, y, atol=1e-6)
 
 
@@ -81,8 +92,9 @@ def test_simulator_kwargs_are_passed():
     def shifted(theta, rng, shift):
         return theta + shift
 
-    X, y = simulate(normal_prior, shifted, 5, simulator_kwargs={"shift": 10.0},
-                    random_state=0)
+    X, y = simulate(
+        normal_prior, shifted, 5, simulator_kwargs={"shift": 10.0}, random_state=0
+    )
     np.testing.assert_allclose(X, y + 10.0)
 
 
@@ -93,8 +105,9 @@ def test_simulate_data_groups_rows_by_count():
         calls.append((len(theta), n_replicates))
         return np.zeros((len(theta), n_replicates, 1))
 
-    rows = simulate_data(recording, np.zeros((4, 1)), np.random.default_rng(0),
-                         [3, 5, 3, 3])
+    rows = simulate_data(
+        recording, np.zeros((4, 1)), np.random.default_rng(0), [3, 5, 3, 3]
+    )
     assert [len(x) for x in rows] == [3, 5, 3, 3]
     assert sorted(calls) == [(1, 5), (3, 3)]
     assert stack_rows(rows) is rows
@@ -112,10 +125,14 @@ def test_same_seed_same_result_other_seed_differs():
 
 
 # The loky case starts worker processes (each imports torch): several seconds.
-@pytest.mark.parametrize("backend, n_jobs", [
-    pytest.param("loky", 2, marks=pytest.mark.slow), ("threading", 2),
-    ("sequential", 1),
-])
+@pytest.mark.parametrize(
+    "backend, n_jobs",
+    [
+        pytest.param("loky", 2, marks=pytest.mark.slow),
+        ("threading", 2),
+        ("sequential", 1),
+    ],
+)
 def test_reproducible_across_n_jobs_and_backends(backend, n_jobs):
     options = dict(n_replicates=[3, 6], batch_size=40, random_state=7)
     X_ref, y_ref = simulate(MODEL.prior, MODEL.simulator, 170, **options)
@@ -137,8 +154,9 @@ def test_dask_cluster_matches_local():
     options = dict(n_replicates=[2, 5], batch_size=30, random_state=11)
     X_ref, y_ref = simulate(MODEL.prior, MODEL.simulator, 100, **options)
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         distributed.Client(cluster),
         joblib.parallel_backend("dask"),
     ):
@@ -155,15 +173,19 @@ def _first_named_row(message):
 
 
 def test_raising_simulator_names_parameters():
-    with pytest.raises(RuntimeError, match=r"raised RuntimeError \(diverged\) for \d+ "
-                       r"parameter row\(s\): \[") as info:
+    with pytest.raises(
+        RuntimeError,
+        match=r"raised RuntimeError \(diverged\) for \d+ "
+        r"parameter row\(s\): \[",
+    ) as info:
         simulate(normal_prior, fragile_simulator, 200, batch_size=50, random_state=0)
     assert _first_named_row(str(info.value))[0] > 1.5
 
 
 def test_nonfinite_output_raises_naming_parameters():
-    with pytest.raises(ValueError, match=r"NaN or infinite values for \d+ parameter") \
-            as info:
+    with pytest.raises(
+        ValueError, match=r"NaN or infinite values for \d+ parameter"
+    ) as info:
         simulate(normal_prior, nan_simulator, 200, random_state=0)
     assert _first_named_row(str(info.value))[0] > 1.5
 
@@ -171,8 +193,9 @@ def test_nonfinite_output_raises_naming_parameters():
 @pytest.mark.parametrize("simulator", [fragile_simulator, nan_simulator])
 def test_drop_policy_warns_with_count_and_keeps_pairs_aligned(simulator):
     with pytest.warns(UserWarning, match=r"Dropped (\d+) of 300 simulations") as record:
-        X, y = simulate(normal_prior, simulator, 300, batch_size=64, on_error="drop",
-                        random_state=0)
+        X, y = simulate(
+            normal_prior, simulator, 300, batch_size=64, on_error="drop", random_state=0
+        )
     n_dropped = int(str(record[0].message).split()[1])
     assert n_dropped > 0 and len(X) == len(y) == 300 - n_dropped
     assert (y[:, 0] <= 1.5).all() and np.isfinite(X).all()
@@ -180,8 +203,15 @@ def test_drop_policy_warns_with_count_and_keeps_pairs_aligned(simulator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with joblib.parallel_backend("threading"):
-            X2, y2 = simulate(normal_prior, simulator, 300, batch_size=64,
-                              on_error="drop", n_jobs=2, random_state=0)
+            X2, y2 = simulate(
+                normal_prior,
+                simulator,
+                300,
+                batch_size=64,
+                on_error="drop",
+                n_jobs=2,
+                random_state=0,
+            )
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(X, X2)
 
@@ -229,6 +259,86 @@ def test_invalid_arguments(kwargs, error, match):
 
 
 def test_progress_bar(capsys):
-    simulate(normal_prior, vector_simulator, 30, batch_size=10, verbose=1,
-             random_state=0)
+    simulate(
+        normal_prior, vector_simulator, 30, batch_size=10, verbose=1, random_state=0
+    )
     assert "simulating" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- shards on disk
+
+
+def _read_back(path):
+    """Every pair of a shard directory, as lists of per-data-set arrays."""
+    from skamortise.simulation.shards import open_shard, read_manifest
+
+    rows, ys = [], []
+    for shard in read_manifest(path):
+        x, counts, y = open_shard(path, shard)
+        for i in range(shard.n):
+            rows.append(np.array(x[i] if counts is None else x[i, : counts[i]]))
+        ys.append(np.array(y))
+    return rows, np.concatenate(ys)
+
+
+@pytest.mark.parametrize("n_replicates", [None, 4, [2, 9]])
+def test_out_writes_the_pairs_simulate_returns(n_replicates, tmp_path):
+    sim = vector_simulator if n_replicates is None else MODEL.simulator
+    prior = normal_prior if n_replicates is None else MODEL.prior
+    options = dict(n_replicates=n_replicates, batch_size=30, random_state=3)
+    X, y = simulate(prior, sim, 100, **options)
+    path = simulate(prior, sim, 100, out=tmp_path / "pairs", **options)
+    rows, y_disk = _read_back(path)
+    np.testing.assert_array_equal(y_disk, y)
+    assert_same(rows, list(X))
+
+
+def test_out_drops_failed_pairs_like_memory(tmp_path):
+    options = dict(batch_size=64, on_error="drop", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y = simulate(normal_prior, nan_simulator, 300, **options)
+        path = simulate(normal_prior, nan_simulator, 300, out=tmp_path / "d", **options)
+    rows, y_disk = _read_back(path)
+    np.testing.assert_array_equal(y_disk, y)
+    assert_same(rows, list(X))
+
+
+def test_out_refuses_a_directory_holding_files(tmp_path):
+    (tmp_path / "earlier.npy").write_bytes(b"")
+    with pytest.raises(ValueError, match="not empty"):
+        simulate(normal_prior, vector_simulator, 5, out=tmp_path)
+
+
+def test_failed_simulation_leaves_no_manifest(tmp_path):
+    from skamortise.sources import ShardSource
+
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        simulate(normal_prior, nan_simulator, 300, batch_size=10, out=tmp_path / "d")
+    with pytest.raises(ValueError, match="holds no manifest.json"):
+        ShardSource(tmp_path / "d")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda m: m.update(version=2), "format version 2"),
+        (lambda m: m.update(format="other"), "not a skamortise-shards manifest"),
+        (lambda m: m["shards"][0].update(x="../../etc/x-000000.npy"), "unexpected"),
+        (lambda m: m["shards"][0].update(n=7), "holds 10 rows but the manifest says 7"),
+        (lambda m: m["shards"][0].update(n=True), "positive int"),
+        (lambda m: m["shards"][0].pop("counts"), "malformed"),
+    ],
+)
+def test_manifest_is_checked_before_use(change, match, tmp_path):
+    import json
+
+    from skamortise import NeuralBayesEstimator
+    from skamortise.sources import ShardSource
+
+    path = simulate(normal_prior, vector_simulator, 20, batch_size=10, out=tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=match):
+        NeuralBayesEstimator(max_epochs=1).fit_source(ShardSource(path))

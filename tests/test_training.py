@@ -304,7 +304,7 @@ def _ragged_training(estimator, gaussian_model):
 
 
 def test_replicate_counts_balance_the_monitored_loss(gaussian_model, ragged):
-    from skamortise._training import _replicate_groups
+    from skamortise._training.validation import _replicate_groups
 
     est = _ragged_training(NeuralBayesEstimator(**SMALL), gaussian_model)
     h = est.history_

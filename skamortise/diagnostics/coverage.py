@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from .._seeds import draw_seed
+
 __all__ = ["coverage"]
 
 DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -89,7 +91,7 @@ def _take(X, index: np.ndarray):
 
 def _seed(rng: np.random.RandomState) -> int:
     """A fresh integer seed, so any estimator's ``random_state`` handling accepts it."""
-    return int(rng.randint(np.iinfo(np.int32).max))
+    return draw_seed(rng)
 
 
 def _point_estimates(estimator, X, n_parameters: int) -> np.ndarray:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 import torch
 from scipy.special import log_softmax
 from sklearn.base import ClassifierMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import nn
@@ -17,14 +13,9 @@ from torch.nn import functional as F
 
 from .._base import BaseNeuralEstimator
 from .._runtime import with_thread_limit
-from ..simulation import simulate
 from ._docs import TRAINING_PARAMETERS
 
-__all__ = ["NeuralModelComparison", "simulate_models"]
-
-
-def _never(_estimator) -> bool:
-    return False
+__all__ = ["NeuralModelComparison"]
 
 
 class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
@@ -81,15 +72,17 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
 
     See Also
     --------
-    simulate_models : training data from several candidate models.
+    skamortise.simulate_models : training data from several candidate models.
+    skamortise.sources.ModelSimulatorSource : training data simulated on the fly.
     skamortise.diagnostics.reliability : calibration of the probabilities.
 
     Notes
     -----
     ``score`` is the accuracy, as for every scikit-learn classifier; pass
     ``scoring="neg_log_loss"`` to model selection tools to compare probabilities.
-    Training on a fixed set of simulations only (``fit``); simulate the set with
-    :func:`simulate_models`.
+    Train on a fixed set of simulations from :func:`skamortise.simulate_models`
+    (``fit``), or on data sets simulated on the fly from the candidate models
+    (``fit_source`` with a :class:`~skamortise.sources.ModelSimulatorSource`).
 
     References
     ----------
@@ -142,10 +135,6 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
     ):
         self._store_init_arguments(locals())
 
-    # On-the-fly simulation from one prior and simulator does not describe several
-    # models; train on simulate_models(...) output instead.
-    fit_simulator = available_if(_never)(BaseNeuralEstimator.fit_simulator)
-
     # -- validation -----------------------------------------------------------------
     def _validate_fit(self, X, y):
         if y is None:
@@ -156,24 +145,53 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         name = getattr(y, "name", None)
         labels = column_or_1d(y, warn=True)
         check_classification_targets(labels)
+        self._set_classes(*np.unique(labels, return_counts=True))
+        data, codes, _, _ = super()._validate_fit(X, self._encode_targets(labels)[:, 0])
+        return data, codes, 1, [str(name) if name is not None else "model"]
+
+    def _encode_targets(self, y) -> np.ndarray:
+        labels = column_or_1d(y)
+        codes = np.searchsorted(self.classes_, labels)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        unseen = labels != self.classes_[codes]
+        if unseen.any():
+            raise ValueError(
+                f"y holds labels that are not classes of this fit "
+                f"{self.classes_.tolist()}: {np.unique(labels[unseen]).tolist()}."
+            )
+        return codes.astype(np.float64)[:, None]
+
+    def _scan_targets(self, chunks):
+        # The classes are the labels seen in the whole set, gathered chunk by chunk.
+        seen: dict = {}
+        for y in chunks:
+            y = column_or_1d(y)
+            check_classification_targets(y)
+            labels, counts = np.unique(y, return_counts=True)
+            for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
+                seen[label] = seen.get(label, 0) + count
+        labels = np.array(sorted(seen))
+        self._set_classes(labels, np.array([seen[k] for k in labels.tolist()]))
+        return np.zeros(1), np.array([len(self.classes_) - 1.0]), ["model"]
+
+    def _set_classes(self, labels: np.ndarray, counts: np.ndarray) -> None:
+        """``classes_``, their training counts and prior, from the labels seen."""
         if self.warm_start and hasattr(self, "network_"):
-            classes = self.classes_
-            unseen = np.setdiff1d(np.unique(labels), classes)
+            unseen = np.setdiff1d(labels, self.classes_)
             if len(unseen):
                 raise ValueError(
                     f"warm_start=True needs the classes of the first fit "
-                    f"{classes.tolist()}; y also has {unseen.tolist()}."
+                    f"{self.classes_.tolist()}; y also has {unseen.tolist()}."
                 )
-            codes = np.searchsorted(classes, labels)
-        else:
-            classes, codes = np.unique(labels, return_inverse=True)
-        data, codes, _, _ = super()._validate_fit(X, codes.astype(np.float64))
-        counts = np.bincount(codes[:, 0].astype(np.int64), minlength=len(classes))
-        prior = self._check_class_prior(len(classes), counts)
-        self.classes_ = classes
-        self.class_count_ = counts.astype(np.float64)
-        self.class_prior_ = prior
-        return data, codes, 1, [str(name) if name is not None else "model"]
+            counts = np.bincount(
+                np.searchsorted(self.classes_, labels),
+                weights=counts,
+                minlength=len(self.classes_),
+            )
+            labels = self.classes_
+        self.class_prior_ = self._check_class_prior(len(labels), counts)
+        self.classes_ = labels
+        self.class_count_ = np.asarray(counts, dtype=np.float64)
 
     def _check_class_prior(self, n_classes: int, counts: np.ndarray) -> np.ndarray:
         if self.class_prior is None:
@@ -323,114 +341,3 @@ def _class_index(classes: np.ndarray, label) -> int:
     if len(where) != 1:
         raise ValueError(f"{label!r} is not a class label; classes_ is {classes!r}.")
     return int(where[0])
-
-
-def simulate_models(
-    models: Mapping | Sequence,
-    n: int,
-    *,
-    proportions: Sequence[float] | None = None,
-    n_replicates=None,
-    simulator_kwargs: dict | None = None,
-    n_jobs: int | None = None,
-    random_state=None,
-):
-    """Simulate labelled data sets from several candidate models.
-
-    Parameters
-    ----------
-    models : mapping of label to (prior, simulator), or sequence of pairs
-        The candidate models, each a prior and a simulator following the protocol
-        of :func:`skamortise.simulate`; a sequence is labelled ``0, 1, ...``.
-    n : int
-        Total number of data sets.
-    proportions : sequence of float, default=None
-        Share of the data sets from each model (None: equal shares). The counts are
-        fixed, not random: ``n * proportions`` rounded to integers summing to ``n``.
-    n_replicates : int or sequence of int, default=None
-        Replicate count(s) passed to every simulator (see :func:`simulate`).
-    simulator_kwargs : dict, default=None
-        Further keywords for every simulator.
-    n_jobs : int, default=None
-        Parallel simulation jobs (joblib).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the simulations and the shuffling of the rows.
-
-    Returns
-    -------
-    X : ndarray or list of ndarray
-        The data sets in random order: an array when the models' outputs stack, a
-        list of arrays otherwise (ragged replicate counts).
-    y : ndarray of shape (n,)
-        The label of the model behind each data set.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skamortise.estimators.model_comparison import simulate_models
-    >>> def prior(n, rng):
-    ...     return rng.normal(size=(n, 1))
-    >>> def narrow(theta, rng):
-    ...     return theta + rng.normal(size=theta.shape)
-    >>> def wide(theta, rng):
-    ...     return theta + 3 * rng.normal(size=theta.shape)
-    >>> X, y = simulate_models({"narrow": (prior, narrow), "wide": (prior, wide)},
-    ...                        100, random_state=0)
-    >>> X.shape, (y == "wide").sum()
-    ((100, 1), np.int64(50))
-    """
-    pairs = (
-        list(models.items()) if isinstance(models, Mapping) else list(enumerate(models))
-    )
-    if not pairs:
-        raise ValueError("models must hold at least one (prior, simulator) pair.")
-    counts = _allocate(n, len(pairs), proportions)
-    rng = check_random_state(random_state)
-    seeds = rng.randint(np.iinfo(np.int32).max, size=len(pairs))
-    blocks, labels = [], []
-    for (label, model), count, seed in zip(pairs, counts, seeds, strict=True):
-        if count == 0:
-            continue
-        prior, simulator = model
-        X_k, _ = simulate(
-            prior,
-            simulator,
-            int(count),
-            n_replicates=n_replicates,
-            simulator_kwargs=simulator_kwargs,
-            n_jobs=n_jobs,
-            random_state=int(seed),
-        )
-        blocks.append(X_k)
-        labels.extend([label] * len(X_k))
-    y = np.asarray(labels)
-    order = rng.permutation(len(y))
-    stackable = all(isinstance(b, np.ndarray) for b in blocks) and (
-        len({b.shape[1:] for b in blocks}) == 1
-    )
-    if stackable:
-        return np.concatenate(blocks)[order], y[order]
-    rows = [np.asarray(row) for block in blocks for row in block]
-    return [rows[i] for i in order], y[order]
-
-
-def _allocate(n: int, n_models: int, proportions) -> np.ndarray:
-    """Integer counts summing to ``n`` in the given proportions (largest remainder)."""
-    if proportions is None:
-        share = np.full(n_models, 1.0 / n_models)
-    else:
-        share = np.asarray(proportions, dtype=np.float64)
-        if (
-            share.shape != (n_models,)
-            or (share < 0).any()
-            or not np.isclose(share.sum(), 1.0)
-        ):
-            raise ValueError(
-                f"proportions must be {n_models} non-negative numbers summing to "
-                f"one; got {proportions!r}."
-            )
-    exact = n * share
-    counts = np.floor(exact).astype(np.int64)
-    remainder = n - counts.sum()
-    counts[np.argsort(-(exact - counts), kind="stable")[:remainder]] += 1
-    return counts

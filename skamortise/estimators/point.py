@@ -13,9 +13,10 @@ from .._base import BaseNeuralEstimator
 from .._runtime import with_thread_limit
 from ..losses import POINT_LOSSES, tanh_loss
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._simulator import SimulatorFitMixin
 
 
-class NeuralBayesEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralBayesEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural Bayes estimator: a network minimising the empirical Bayes risk.
 
     Trained on simulated pairs ``(X_i, y_i)`` (data, parameters) it approximates the

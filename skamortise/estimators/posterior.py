@@ -7,16 +7,17 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseNeuralEstimator
 from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
+from .._seeds import draw_seed
 from ..distributions import DISTRIBUTIONS, build_distribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._simulator import SimulatorFitMixin
 
 # Draws per chunk (data sets x samples) when sampling, to bound memory.
 _SAMPLE_CHUNK = 2**17
@@ -26,7 +27,7 @@ _SUMMARY_SEED = 0
 _AUTO_SPLINE_MAX = 5
 
 
-class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural posterior estimator: ``q(theta | X)`` for every data set.
 
     A summary network maps the data to the parameters of a conditional distribution
@@ -221,7 +222,7 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         """
         data = self._prepare(X)
         n_samples = check_n_samples(n_samples)
-        seed = check_random_state(random_state).randint(2**31 - 1)
+        seed = draw_seed(random_state)
         values = self._draws(data, n_samples, torch_generator(seed))
         return self._output_samples(values, X)
 

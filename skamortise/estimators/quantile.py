@@ -12,12 +12,13 @@ from .._runtime import with_thread_limit
 from ..losses import pinball
 from ..nn.heads import QuantileFunctionHead, QuantileHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._simulator import SimulatorFitMixin
 
 # Levels drawn for training the any-level variant stay this far from 0 and 1.
 _TAU_EPS = 1e-4
 
 
-class NeuralQuantileEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural estimator of marginal posterior quantiles.
 
     One network outputs, for every parameter, the posterior quantiles at levels

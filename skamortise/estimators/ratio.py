@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from scipy import stats
 from sklearn.base import RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,11 +15,13 @@ from .. import inference
 from .._base import _INIT_LOCK, BaseNeuralEstimator
 from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
+from .._seeds import draw_seed
 from ..inference import prior_log_density, sample_log_density
 from ..losses import RATIO_LOSSES
 from ..nn import AmortisedNetwork
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._simulator import SimulatorFitMixin
 
 # The ratio's training defaults differ from the other families' (measured on two
 # moons, 1,000 simulations): a sharp ratio keeps improving for hundreds of epochs.
@@ -67,7 +68,7 @@ class LogRatioFunction:
         return self._head(self.summary, (u - self._loc) / self._scale)
 
 
-class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
+class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
     __doc__ = f"""Neural ratio estimator of ``log p(X | theta) - log p(X)``.
 
     A classifier ``h(S(X), theta)`` is trained to tell dependent pairs ``(X_i, y_i)``
@@ -240,14 +241,13 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
             total = total + RATIO_LOSSES[self.loss](joint, marginal, **options)
         return total / repeats
 
-    def _fit(self, data, y, *args, **kwargs):
-        super()._fit(data, y, *args, **kwargs)
+    def _after_fit(self, training):
         if not (self.warm_start and hasattr(self, "support_")):
-            lower = np.nanmax([y.min(axis=0), self._bound(0)], axis=0)
-            upper = np.nanmin([y.max(axis=0), self._bound(1)], axis=0)
+            low, high = training.parameter_range
+            lower = np.nanmax([low, self._bound(0)], axis=0)
+            upper = np.nanmin([high, self._bound(1)], axis=0)
             self.support_ = np.vstack([lower, upper])
-        self.proposal_ = getattr(self, "_pending_proposal", None)
-        return self
+        self.proposal_ = training.proposal
 
     def _bound(self, side: int) -> np.ndarray:
         if self.parameter_transform_ is None:
@@ -258,14 +258,6 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
             else self.parameter_transform_.upper
         ).numpy()
         return np.where(np.isfinite(bound), bound, np.nan)
-
-    def _fit_simulator(self, prior, *args, **kwargs):
-        has_density = hasattr(prior, "log_prob") or hasattr(prior, "logpdf")
-        self._pending_proposal = prior if has_density else None
-        try:
-            return super()._fit_simulator(prior, *args, **kwargs)
-        finally:
-            del self._pending_proposal
 
     # -- the log ratio --------------------------------------------------------------
     def _log_ratio_fn(self, summary: torch.Tensor) -> LogRatioFunction:
@@ -420,7 +412,7 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         n_samples = check_n_samples(n_samples)
         summary = self._summary_tensor(X)
         log_fn, _ = self._target(summary, prior)
-        seed = check_random_state(random_state).randint(2**31 - 1)
+        seed = draw_seed(random_state)
         generator = torch_generator(seed)
         lower, upper = self._box(summary)
         samples, info = sample_log_density(

@@ -274,7 +274,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         path : str or path-like
             Where to write.
         """
-        from .io import save
+        from ._saving import save
 
         save(self, path)
 

@@ -25,58 +25,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
-import warnings
 from pathlib import Path
 
 import torch
-from sklearn.base import BaseEstimator
 
-from .._version import __version__
+from .._saving import FORMAT, FORMAT_VERSION, save
 from ._decode import Decoder
-from ._encode import Encoder
 
-FORMAT = "skamortise"
-FORMAT_VERSION = 1
 # Migrations from older format versions: {old_version: function(archive) -> archive}.
 MIGRATIONS: dict = {}
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
-
-
-def save(estimator: BaseEstimator, path) -> None:
-    """Save a fitted (or unfitted) estimator or pipeline to ``path``.
-
-    Attributes that are not plain data (e.g. a prior object kept by a ratio
-    estimator) are left out with a warning; they can be passed again at use.
-    """
-    encoder = Encoder()
-    tree = encoder.estimator(estimator)
-    if encoder.skipped:
-        warnings.warn(
-            "These attributes are not plain data and were not saved: "
-            + ", ".join(encoder.skipped),
-            UserWarning,
-            stacklevel=2,
-        )
-    archive = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "skamortise_version": __version__,
-        "estimator": json.dumps(tree),
-        "tensors": encoder.tensors,
-    }
-    path = Path(path)
-    # Write to a temporary file first so that a crash never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(archive, handle)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load(path, *, custom_objects: dict | None = None, device: str = "cpu"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._encode import PRIVATE_STATE
+from .._saving import PRIVATE_STATE
 from ._registry import find
 
 __all__ = ["Decoder"]

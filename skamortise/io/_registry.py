@@ -20,12 +20,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from .._saving import qualified_name
+
 __all__ = ["qualified_name", "find"]
-
-
-def qualified_name(obj) -> str:
-    """``"module:qualname"``, the name a file records for a class or function."""
-    return f"{obj.__module__}:{obj.__qualname__}"
 
 
 def _table(objects) -> dict[str, object]:

@@ -1,14 +1,41 @@
-"""Turn an estimator into the file's plain data: a JSON tree and named tensors."""
+"""Writing estimators in skamortise's safe, versioned format (see :mod:`skamortise.io`).
+
+The writer sits below the estimators, so that ``est.save`` needs nothing above
+them; reading, which must know every class a file may name, is in
+:mod:`skamortise.io`.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from ._registry import qualified_name
+from ._version import __version__
 
-__all__ = ["Encoder", "PRIVATE_STATE"]
+FORMAT = "skamortise"
+FORMAT_VERSION = 1
+
+
+def qualified_name(obj) -> str:
+    """``"module:qualname"``, the name a file records for a class or function."""
+    return f"{obj.__module__}:{obj.__qualname__}"
+
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PRIVATE_STATE",
+    "Encoder",
+    "qualified_name",
+    "save",
+]
 
 # Private attributes that are part of a fitted estimator's state; every other saved
 # attribute is public and ends with an underscore.
@@ -82,3 +109,37 @@ class Encoder:
             "params": params,
             "attributes": attributes,
         }
+
+
+def save(estimator: BaseEstimator, path) -> None:
+    """Save a fitted (or unfitted) estimator or pipeline to ``path``.
+
+    Attributes that are not plain data (e.g. a prior object kept by a ratio
+    estimator) are left out with a warning; they can be passed again at use.
+    """
+    encoder = Encoder()
+    tree = encoder.estimator(estimator)
+    if encoder.skipped:
+        warnings.warn(
+            "These attributes are not plain data and were not saved: "
+            + ", ".join(encoder.skipped),
+            UserWarning,
+            stacklevel=2,
+        )
+    archive = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skamortise_version": __version__,
+        "estimator": json.dumps(tree),
+        "tensors": encoder.tensors,
+    }
+    path = Path(path)
+    # Write to a temporary file first so that a crash never leaves half a file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(archive, handle)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -57,16 +57,27 @@ def test_replicated_layout_passes_count():
 
 
 def test_ragged_layout_draws_counts_from_sequence():
-    X, y = simulate(MODEL.prior, MODEL.simulator, 200, n_replicates=[2, 9],
-                    batch_size=50, random_state=0)
+    X, y = simulate(
+        MODEL.prior,
+        MODEL.simulator,
+        200,
+        n_replicates=[2, 9],
+        batch_size=50,
+        random_state=0,
+    )
     assert isinstance(X, list) and len(X) == len(y) == 200
     assert {len(x) for x in X} == {2, 9}
 
 
 def test_pairs_are_aligned():
     # With almost no noise, each data set sits on its own parameter row.
-    X, y = simulate(normal_prior, lambda t, rng: t + 1e-9 * rng.normal(size=t.shape),
-                    40, batch_size=7, random_state=3)
+    X, y = simulate(
+        normal_prior,
+        lambda t, rng: t + 1e-9 * rng.normal(size=t.shape),
+        40,
+        batch_size=7,
+        random_state=3,
+    )
     np.testing.assert_allclose(X, y, atol=1e-6)
 
 
@@ -81,8 +92,9 @@ def test_simulator_kwargs_are_passed():
     def shifted(theta, rng, shift):
         return theta + shift
 
-    X, y = simulate(normal_prior, shifted, 5, simulator_kwargs={"shift": 10.0},
-                    random_state=0)
+    X, y = simulate(
+        normal_prior, shifted, 5, simulator_kwargs={"shift": 10.0}, random_state=0
+    )
     np.testing.assert_allclose(X, y + 10.0)
 
 
@@ -93,8 +105,9 @@ def test_simulate_data_groups_rows_by_count():
         calls.append((len(theta), n_replicates))
         return np.zeros((len(theta), n_replicates, 1))
 
-    rows = simulate_data(recording, np.zeros((4, 1)), np.random.default_rng(0),
-                         [3, 5, 3, 3])
+    rows = simulate_data(
+        recording, np.zeros((4, 1)), np.random.default_rng(0), [3, 5, 3, 3]
+    )
     assert [len(x) for x in rows] == [3, 5, 3, 3]
     assert sorted(calls) == [(1, 5), (3, 3)]
     assert stack_rows(rows) is rows
@@ -111,11 +124,16 @@ def test_same_seed_same_result_other_seed_differs():
     assert not np.allclose(a[1], c[1])
 
 
-# The loky case starts worker processes (each imports torch): several seconds.
-@pytest.mark.parametrize("backend, n_jobs", [
-    pytest.param("loky", 2, marks=pytest.mark.slow), ("threading", 2),
-    ("sequential", 1),
-])
+# The loky case starts worker processes (each imports torch): several seconds. It is
+# the suite's one test of a process backend; test_bootstrap.py runs dask.
+@pytest.mark.parametrize(
+    "backend, n_jobs",
+    [
+        pytest.param("loky", 2, marks=pytest.mark.slow),
+        ("threading", 2),
+        ("sequential", 1),
+    ],
+)
 def test_reproducible_across_n_jobs_and_backends(backend, n_jobs):
     options = dict(n_replicates=[3, 6], batch_size=40, random_state=7)
     X_ref, y_ref = simulate(MODEL.prior, MODEL.simulator, 170, **options)
@@ -132,21 +150,6 @@ def test_batch_size_defines_the_streams():
     assert not np.array_equal(a, b)
 
 
-def test_dask_cluster_matches_local():
-    distributed = pytest.importorskip("distributed")
-    options = dict(n_replicates=[2, 5], batch_size=30, random_state=11)
-    X_ref, y_ref = simulate(MODEL.prior, MODEL.simulator, 100, **options)
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
-        distributed.Client(cluster),
-        joblib.parallel_backend("dask"),
-    ):
-        X, y = simulate(MODEL.prior, MODEL.simulator, 100, **options)
-    assert_same(X, X_ref)
-    np.testing.assert_array_equal(y, y_ref)
-
-
 # ---------------------------------------------------------------- failures
 
 
@@ -155,15 +158,19 @@ def _first_named_row(message):
 
 
 def test_raising_simulator_names_parameters():
-    with pytest.raises(RuntimeError, match=r"raised RuntimeError \(diverged\) for \d+ "
-                       r"parameter row\(s\): \[") as info:
+    with pytest.raises(
+        RuntimeError,
+        match=r"raised RuntimeError \(diverged\) for \d+ "
+        r"parameter row\(s\): \[",
+    ) as info:
         simulate(normal_prior, fragile_simulator, 200, batch_size=50, random_state=0)
     assert _first_named_row(str(info.value))[0] > 1.5
 
 
 def test_nonfinite_output_raises_naming_parameters():
-    with pytest.raises(ValueError, match=r"NaN or infinite values for \d+ parameter") \
-            as info:
+    with pytest.raises(
+        ValueError, match=r"NaN or infinite values for \d+ parameter"
+    ) as info:
         simulate(normal_prior, nan_simulator, 200, random_state=0)
     assert _first_named_row(str(info.value))[0] > 1.5
 
@@ -171,8 +178,9 @@ def test_nonfinite_output_raises_naming_parameters():
 @pytest.mark.parametrize("simulator", [fragile_simulator, nan_simulator])
 def test_drop_policy_warns_with_count_and_keeps_pairs_aligned(simulator):
     with pytest.warns(UserWarning, match=r"Dropped (\d+) of 300 simulations") as record:
-        X, y = simulate(normal_prior, simulator, 300, batch_size=64, on_error="drop",
-                        random_state=0)
+        X, y = simulate(
+            normal_prior, simulator, 300, batch_size=64, on_error="drop", random_state=0
+        )
     n_dropped = int(str(record[0].message).split()[1])
     assert n_dropped > 0 and len(X) == len(y) == 300 - n_dropped
     assert (y[:, 0] <= 1.5).all() and np.isfinite(X).all()
@@ -180,8 +188,15 @@ def test_drop_policy_warns_with_count_and_keeps_pairs_aligned(simulator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with joblib.parallel_backend("threading"):
-            X2, y2 = simulate(normal_prior, simulator, 300, batch_size=64,
-                              on_error="drop", n_jobs=2, random_state=0)
+            X2, y2 = simulate(
+                normal_prior,
+                simulator,
+                300,
+                batch_size=64,
+                on_error="drop",
+                n_jobs=2,
+                random_state=0,
+            )
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(X, X2)
 
@@ -229,6 +244,7 @@ def test_invalid_arguments(kwargs, error, match):
 
 
 def test_progress_bar(capsys):
-    simulate(normal_prior, vector_simulator, 30, batch_size=10, verbose=1,
-             random_state=0)
+    simulate(
+        normal_prior, vector_simulator, 30, batch_size=10, verbose=1, random_state=0
+    )
     assert "simulating" in capsys.readouterr().err

@@ -192,6 +192,8 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             values, y = validate_data(
                 self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
             )
+            # y_numeric converts object arrays only; numpy strings would pass.
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             data = Data(values, None, False)
         else:
             if y is None:

@@ -16,6 +16,7 @@ ORDER = [
     "ensemble",
     "threads",
     "mcmc",
+    "inference_cost",
 ]
 
 

@@ -78,9 +78,10 @@ class NeuralPosteriorEstimator(RegressorMixin, BaseNeuralEstimator):
         sequence balanced. The same points serve every data set, so these
         summaries are deterministic and do not depend on the batch. The Gaussian
         and mixture families need no draws: their marginal quantiles are
-        closed-form (mixture: bisection on the marginal distribution function),
-        their means closed-form, or under ``bounds`` a Gauss-Hermite sum per
-        parameter.
+        closed-form (mixture: root finding on the marginal distribution function)
+        and pass exactly through the bounds, which are increasing in each
+        parameter; their means are closed-form, or under ``bounds`` a
+        Gauss-Hermite sum per parameter.
 {TRAINING_PARAMETERS}
     Attributes
     ----------

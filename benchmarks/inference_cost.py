@@ -13,8 +13,9 @@ the wall time per data set measured at the previous batch predicts to fit in
 table says so). Fast calls are repeated and the best time kept. The ratio estimator
 is measured as it is on this branch (its sampler is being rewritten separately).
 
-The posterior families are also timed with ten parameters (the Gaussian linear task),
-where the autoregressive flows need one network pass per parameter to sample.
+The posterior and ratio estimators are also timed with ten parameters (the Gaussian
+linear task), where the autoregressive flows need one network pass per parameter to
+sample, and the training cost per epoch of every fit is reported alongside.
 
 Part 2 (Monte Carlo error). The flows' ``predict``/``predict_quantiles`` summarise
 ``n_point_samples`` draws made from scrambled Sobol' points. For every flow (and a
@@ -136,11 +137,16 @@ def fit_all(model, X, y, max_epochs: int) -> dict:
         },
         "NeuralRatioEstimator": NeuralRatioEstimator(bounds=model.bounds, **common),
     }
+    # One throwaway fit first, so that one-time set-up is not charged to any family.
+    NeuralBayesEstimator(max_epochs=1, n_threads=1).fit(X, y)
+    training = []
     for name, est in estimators.items():
-        start = time.perf_counter()
+        start = time.process_time()
         est.fit(X, y)
-        log(f"  fitted {name} in {time.perf_counter() - start:.1f} s")
-    return estimators
+        cpu = time.process_time() - start
+        training.append({"family": name, "cpu_seconds": cpu, "epochs": est.n_epochs_})
+        log(f"  fitted {name}: {cpu:.1f} CPU s for {est.n_epochs_} epochs")
+    return estimators, training
 
 
 def previous_default(est, method):
@@ -268,12 +274,13 @@ def measure(call, X, y, budget: float, batches=BATCHES) -> list[dict]:
     return rows
 
 
-def cost_part(args, model) -> list[dict]:
-    results = []
+def cost_part(args, model) -> tuple[list[dict], list[dict]]:
+    results, training = [], []
     for layout in args.layouts:
         log(f"layout: {layout}")
         X, y = layout_data(model, layout, args.n_train, seed=0)
-        estimators = fit_all(model, X, y, args.max_epochs)
+        estimators, fits = fit_all(model, X, y, args.max_epochs)
+        training += [{"layout": layout, **row} for row in fits]
         X_test, y_test = layout_data(model, layout, max(BATCHES), seed=1)
         for family, method, call in cases(estimators):
             slow = method == "predict (MLE)" or "method='mcmc'" in method
@@ -287,56 +294,96 @@ def cost_part(args, model) -> list[dict]:
                 f"  {family:38s} {method:42s} {last['ms_per_dataset']:10.3f} ms/set "
                 f"at {last['measured_batch']:,}"
             )
-    return results
+    return results, training
 
 
 # -- ten parameters -------------------------------------------------------------------
 def dimension_part(args) -> list[dict]:
-    """The posterior families on the 10-parameter Gaussian linear task (tabular)."""
+    """Posterior and ratio estimators on the 10-parameter Gaussian linear task."""
     model = GaussianLinear()
     X, y = simulate(model.prior, model.simulator, args.n_train, random_state=0)
     X_test, y_test = simulate(model.prior, model.simulator, 100, random_state=1)
-    results = []
+    common = dict(max_epochs=args.max_epochs, random_state=0, n_threads=1)
+    cases = []
     for family in NPE_FAMILIES:
-        est = NeuralPosteriorEstimator(
-            family, max_epochs=args.max_epochs, random_state=0, n_threads=1
-        ).fit(X, y)
-        for method, call in (
-            ("predict_interval", lambda X, y, e=est: e.predict_interval(X)),
-            (f"sample({N_DRAWS})", lambda X, y, e=est: e.sample(X, N_DRAWS, 0)),
-        ):
-            rows = measure(call, X_test, y_test, args.budget, batches=(1, 100))
-            measured = [r for r in rows if "cpu_seconds" in r][-1]
-            results.append({"family": family, "method": method, **measured})
-            log(
-                f"  10 parameters, {family:9s} {method:18s} "
-                f"{measured['ms_per_dataset']:10.3f} ms/set"
-            )
+        est = NeuralPosteriorEstimator(family, **common).fit(X, y)
+        cases += [
+            (
+                f"NPE {family}",
+                "predict_interval",
+                lambda X, y, e=est: e.predict_interval(X),
+            ),
+            (
+                f"NPE {family}",
+                f"sample({N_DRAWS})",
+                lambda X, y, e=est: e.sample(X, N_DRAWS, 0),
+            ),
+        ]
+    nre = NeuralRatioEstimator(**common).fit(X, y)
+    cases += [
+        ("NeuralRatioEstimator", "predict (MLE)", lambda X, y: nre.predict(X)),
+        (
+            "NeuralRatioEstimator",
+            f"sample({N_DRAWS}, method='mcmc')",
+            lambda X, y: nre.sample(X, N_DRAWS, random_state=0),
+        ),
+    ]
+    results = []
+    for family, method, call in cases:
+        slow = family == "NeuralRatioEstimator"
+        budget = args.ratio_budget if slow else args.budget
+        rows = measure(call, X_test, y_test, budget, batches=(1, 100))
+        measured = [r for r in rows if "cpu_seconds" in r]
+        results.append(
+            {"family": family, "method": method, "single": measured[0], **measured[-1]}
+        )
+        log(
+            f"  10 parameters, {family:22s} {method:28s} "
+            f"{measured[-1]['ms_per_dataset']:10.3f} ms/set"
+        )
     return results
 
 
 def dimension_table(results: list[dict]) -> str:
     text = (
         "\n#### Ten parameters\n\n"
-        "The posterior families on the 10-parameter Gaussian linear task (10 "
-        "features, no bounds), trained as above; CPU ms per data set at a batch of "
-        "100 (or the batch in brackets), and posterior draws per CPU second for "
-        f"`sample({N_DRAWS})`.\n\n"
-        "| family | `predict_interval` | "
-        f"`sample({N_DRAWS})` | draws/s |\n|---|---|---|---|\n"
+        "The 10-parameter Gaussian linear task (10 features, no bounds), trained as "
+        "above; CPU ms per data set for one data set and at a batch of 100 (or the "
+        "batch in brackets), and posterior draws per CPU second at that batch.\n\n"
+        "| estimator | method | 1 | 100 | draws/s |\n|---|---|---|---|---|\n"
     )
-    for family in NPE_FAMILIES:
-        cells, rate = [], ""
-        for method in ("predict_interval", f"sample({N_DRAWS})"):
-            (r,) = [
-                x for x in results if (x["family"], x["method"]) == (family, method)
-            ]
-            cell = fmt_ms(r["ms_per_dataset"])
-            if r["measured_batch"] != 100:
-                cell += f" (at {r['measured_batch']:,})"
-            cells.append(cell)
+    for r in results:
+        cell = fmt_ms(r["ms_per_dataset"])
+        if r["measured_batch"] != 100:
+            cell += f" (at {r['measured_batch']:,})"
+        rate = ""
+        if "sample" in r["method"]:
             rate = fmt_rate(N_DRAWS * r["datasets_per_second"])
-        text += f"| {family} | " + " | ".join(cells) + f" | {rate} |\n"
+        single = fmt_ms(r["single"]["ms_per_dataset"])
+        text += f"| {r['family']} | `{r['method']}` | {single} | {cell} | {rate} |\n"
+    return text
+
+
+def training_table(training: list[dict], n_train: int) -> str:
+    layouts = list(dict.fromkeys(r["layout"] for r in training))
+    text = (
+        "\n#### Training cost per epoch\n\n"
+        f"CPU seconds per epoch of the fits above ({n_train:,} simulations, 10% "
+        "held out for early stopping, batches of 128), for comparison with the "
+        "inference costs.\n\n| estimator | "
+        + " | ".join(layouts)
+        + " |\n|---|"
+        + "---|" * len(layouts)
+        + "\n"
+    )
+    for family in dict.fromkeys(r["family"] for r in training):
+        cells = []
+        for layout in layouts:
+            (r,) = [
+                x for x in training if (x["family"], x["layout"]) == (family, layout)
+            ]
+            cells.append(f"{r['cpu_seconds'] / r['epochs']:.2f}")
+        text += f"| {family} | " + " | ".join(cells) + " |\n"
     return text
 
 
@@ -665,6 +712,11 @@ def render(raw: dict) -> str:
         + cost_tables(raw["cost"])
         + cost_reading(raw["cost"])
         + dimension_table(raw["ten_parameters"])
+        + (
+            training_table(raw["training"], args["n_train"])
+            if "training" in raw
+            else ""
+        )
     )
     if "mc_error" in raw:
         text += (
@@ -694,7 +746,7 @@ def main():
     log(f"machine: {info}")
     model = GaussianReplicates()
     with threadpool_limits(1):
-        cost = cost_part(args, model)
+        cost, training = cost_part(args, model)
         dimension = dimension_part(args)
         mc = None if args.skip_mc else mc_part(args, model)
     try:
@@ -707,6 +759,7 @@ def main():
         "load_average_at_end": load_end,
         "args": vars(args),
         "cost": cost,
+        "training": training,
         "ten_parameters": dimension,
     }
     if mc is not None:

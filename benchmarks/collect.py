@@ -17,6 +17,7 @@ ORDER = [
     "threads",
     "mcmc",
     "memmap",
+    "inference_cost",
 ]
 
 

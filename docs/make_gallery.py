@@ -25,6 +25,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -59,14 +60,30 @@ def read_key_numbers(stdout: str) -> dict[str, tuple[float, float, float]]:
 
 @dataclass
 class Run:
-    """One script's run: exit status (None after a timeout), output, wall time."""
+    """One script's run: exit status (None after a timeout), output, wall and CPU
+    time (user plus system, of the script and its worker processes)."""
 
     script: str
     returncode: int | None
     stdout: str
     stderr: str
     seconds: float
+    cpu_seconds: float
     key_numbers: dict = field(default_factory=dict)
+
+
+def _wait(process: subprocess.Popen, timeout: float | None):
+    """Exit status (None if killed at ``timeout``) and resource usage of a child."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return os.waitstatus_to_exitcode(status), usage
+        if deadline is not None and time.monotonic() > deadline:
+            process.kill()
+            _, _, usage = os.wait4(process.pid, 0)
+            return None, usage
+        time.sleep(0.2)
 
 
 def run(script: str, out: Path, *, fast: bool, timeout: float | None = None) -> Run:
@@ -84,22 +101,26 @@ def run(script: str, out: Path, *, fast: bool, timeout: float | None = None) -> 
         filter(None, [str(ROOT), env.get("PYTHONPATH")])
     )
     start = time.perf_counter()
-    try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=out,
+    # Output goes to files, not pipes: the child is reaped with os.wait4 for its
+    # CPU time, and a pipe that nobody reads would block it.
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=stderr, text=True, env=env, cwd=out
         )
-        returncode, stdout, stderr = result.returncode, result.stdout, result.stderr
-    except subprocess.TimeoutExpired as expired:
-        returncode, stdout, stderr = None, expired.stdout or "", expired.stderr or ""
-        stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
-        stderr = stderr.decode() if isinstance(stderr, bytes) else stderr
-    seconds = time.perf_counter() - start
-    return Run(script, returncode, stdout, stderr, seconds, read_key_numbers(stdout))
+        returncode, usage = _wait(process, timeout)
+        process.returncode = returncode
+        stdout.seek(0)
+        stderr.seek(0)
+        printed, errors = stdout.read(), stderr.read()
+    return Run(
+        script,
+        returncode,
+        printed,
+        errors,
+        time.perf_counter() - start,
+        usage.ru_utime + usage.ru_stime,
+        read_key_numbers(printed),
+    )
 
 
 def run_all(
@@ -140,6 +161,7 @@ def _record(result: Run, directory: Path) -> None:
             for name, (v, lo, hi) in result.key_numbers.items()
         },
         "wall_seconds": round(result.seconds),
+        "cpu_seconds": round(result.cpu_seconds),
         "machine": _machine(),
     }
     (directory / "key_numbers.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -163,7 +185,11 @@ def main(argv=None) -> int:
     for result in run_all(scripts, GALLERY, fast=False, jobs=args.jobs):
         _record(result, GALLERY / Path(result.script).stem)
         numbers = ", ".join(f"{k} {v[0]:g}" for k, v in result.key_numbers.items())
-        print(f"{result.script}: {result.seconds / 60:.1f} min; {numbers}", flush=True)
+        print(
+            f"{result.script}: {result.seconds / 60:.1f} min wall, "
+            f"{result.cpu_seconds / 60:.1f} min CPU; {numbers}",
+            flush=True,
+        )
         if result.returncode != 0:
             failed.append(result.script)
             print(result.stderr[-3000:], file=sys.stderr, flush=True)

@@ -11,6 +11,7 @@ the range holds the number's known answer.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ _spec = importlib.util.spec_from_file_location(
     "make_gallery", ROOT / "docs" / "make_gallery.py"
 )
 make_gallery = importlib.util.module_from_spec(_spec)
+sys.modules["make_gallery"] = make_gallery
 _spec.loader.exec_module(make_gallery)
 
 # Wall-clock limit per script, in seconds; generous for a busy two-core machine.

@@ -60,11 +60,12 @@ def read_key_numbers(stdout: str) -> dict[str, tuple[float, float, float]]:
 
 @dataclass
 class Run:
-    """One script's run: exit status (None after a timeout), output, wall and CPU
-    time (user plus system, of the script and its worker processes)."""
+    """One script's run: exit status (negative: killed by that signal), output,
+    wall time, and CPU time (user plus system, of the script and the worker
+    processes it waited for)."""
 
     script: str
-    returncode: int | None
+    returncode: int
     stdout: str
     stderr: str
     seconds: float
@@ -72,28 +73,28 @@ class Run:
     key_numbers: dict = field(default_factory=dict)
 
 
-def _wait(process: subprocess.Popen, timeout: float | None):
-    """Exit status (None if killed at ``timeout``) and resource usage of a child."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            return os.waitstatus_to_exitcode(status), usage
-        if deadline is not None and time.monotonic() > deadline:
-            process.kill()
-            _, _, usage = os.wait4(process.pid, 0)
-            return None, usage
-        time.sleep(0.2)
+# Sets a CPU-time limit, then becomes the example's Python process (os.execv
+# keeps the limit; a preexec_fn would not be safe with the runner's threads).
+_LIMITED = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5)); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
 
 
-def run(script: str, out: Path, *, fast: bool, timeout: float | None = None) -> Run:
+def run(script: str, out: Path, *, fast: bool, cpu_limit: float | None = None) -> Run:
     """Run one example with the Agg backend and one thread, figures into ``out``.
 
     The working directory is ``out``, so a script that writes elsewhere than
-    ``--out`` cannot litter the repository.
+    ``--out`` cannot litter the repository. ``cpu_limit`` (seconds of CPU time,
+    not of wall time, so that a busy machine does not count against the script)
+    stops a script that runs away.
     """
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(EXAMPLES / script)]
+    if cpu_limit is not None:
+        # The kernel stops the script with SIGXCPU at the limit.
+        command[1:1] = ["-c", _LIMITED, str(int(cpu_limit))]
     command += ["--fast"] if fast else []
     command += ["--out", str(out)] if saves_figures(script) else []
     env = dict(os.environ, MPLBACKEND="Agg", **dict.fromkeys(THREAD_VARIABLES, "1"))
@@ -105,10 +106,15 @@ def run(script: str, out: Path, *, fast: bool, timeout: float | None = None) -> 
     # CPU time, and a pipe that nobody reads would block it.
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         process = subprocess.Popen(
-            command, stdout=stdout, stderr=stderr, text=True, env=env, cwd=out
+            command,
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+            env=env,
+            cwd=out,
         )
-        returncode, usage = _wait(process, timeout)
-        process.returncode = returncode
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
         stderr.seek(0)
         printed, errors = stdout.read(), stderr.read()
@@ -124,12 +130,12 @@ def run(script: str, out: Path, *, fast: bool, timeout: float | None = None) -> 
 
 
 def run_all(
-    scripts: list[str], out: Path, *, fast: bool, jobs: int, timeout=None
+    scripts: list[str], out: Path, *, fast: bool, jobs: int, cpu_limit=None
 ) -> Iterator[Run]:
     """Run scripts ``jobs`` at a time, each into ``out/<name>``, as they finish."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(run, s, out / Path(s).stem, fast=fast, timeout=timeout)
+            pool.submit(run, s, out / Path(s).stem, fast=fast, cpu_limit=cpu_limit)
             for s in scripts
         ]
         for future in as_completed(futures):

@@ -114,10 +114,11 @@ def _docstring_and_code_start(path: Path) -> tuple[str, int]:
 
 def _key_number_lines(record: dict) -> list[str]:
     """A table of the key numbers in a ``key_numbers.json`` record."""
-    minutes = record["wall_seconds"] / 60
+    wall, cpu = record["wall_seconds"] / 60, record["cpu_seconds"] / 60
     lines = [
-        f"**Key numbers of the full run** ({minutes:.0f} min on {record['machine']};"
-        " the script stops with an error if a number leaves its range)",
+        f"**Key numbers of the full run** ({cpu:.0f} min of CPU time, {wall:.0f} min"
+        f" wall-clock on {record['machine']}; the script stops with an error if a"
+        " number leaves its range)",
         "",
         ".. list-table::",
         "   :header-rows: 1",

@@ -57,10 +57,10 @@ parser.add_argument("--out", type=Path, default=None, help="save figures here")
 args = parser.parse_args()
 
 n_train = 3_000 if args.fast else 20_000
-n_test = 200 if args.fast else 1_000
+n_test = 1_000
 n_boot = 100 if args.fast else 400
 # The full run uses the estimators' defaults (early stopping).
-network = dict(hidden_layer_sizes=(32, 32), max_epochs=15) if args.fast else {}
+network = dict(hidden_layer_sizes=(32, 32), max_epochs=40) if args.fast else {}
 network["random_state"] = 0
 counts = [5, 10, 20, 50]
 

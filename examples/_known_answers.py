@@ -37,6 +37,44 @@ def check_known_answers(**numbers: tuple[float, float, float]) -> None:
         sys.exit("Known-answer check failed: " + "; ".join(outside))
 
 
+def risk_ratio_range(
+    estimate, exact_mean, exact_variance, excess: float
+) -> list[tuple[float, float, float]]:
+    """``(ratio, low, high)`` per parameter for :func:`check_known_answers`.
+
+    The risk ratio is the Bayes risk (mean squared error) of ``estimate`` over
+    that of the exact posterior mean, the smallest possible: 1 at best. Given the
+    data, the squared error of an estimate ``e`` has expectation ``(e - exact
+    mean)^2 + posterior variance``, so the ratio is estimated as ``mean((e - exact
+    mean)^2 + variance) / mean(variance)`` over the test data sets: the same
+    quantity as the ratio of squared errors against the true parameters, without
+    the noise of one parameter draw per data set. The arrays have shape ``(n,)``
+    or ``(n, n_parameters)``. The range runs from 1 to ``1 + excess``, what the
+    network may add at the run's budget, plus three standard errors (delta method)
+    of the estimated ratio.
+    """
+    variance = np.asarray(exact_variance, dtype=np.float64)
+    variance = variance.reshape(len(variance), -1)
+    gap = (np.asarray(estimate) - np.asarray(exact_mean)).reshape(variance.shape) ** 2
+    ratio = 1 + gap.mean(axis=0) / variance.mean(axis=0)
+    spread = (gap - (ratio - 1) * variance).std(axis=0, ddof=1)
+    se = spread / np.sqrt(len(gap)) / variance.mean(axis=0)
+    return [
+        (r, 1.0, round(1 + excess + 3 * s, 3)) for r, s in zip(ratio, se, strict=True)
+    ]
+
+
+def gaussian_replicates_variance(model, X) -> np.ndarray:
+    """Exact posterior variances of ``(mu, sigma)`` under
+    :class:`skamortise.models.GaussianReplicates`, shape ``(n, 2)``."""
+    q = model.posterior_params(X)
+    mean_sigma = model.posterior_mean(X)[:, 1]
+    # sigma^2 is inverse-gamma(alpha, beta); mu | sigma^2 is normal with variance
+    # sigma^2 / kappa.
+    mean_sigma2 = q["beta"] / (q["alpha"] - 1)
+    return np.column_stack([mean_sigma2 / q["kappa"], mean_sigma2 - mean_sigma**2])
+
+
 def coverage_range(
     coverage: float, nominal: float, n: int, slack: float
 ) -> tuple[float, float, float]:

@@ -43,7 +43,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from _known_answers import caption, check_known_answers, coverage_range, save_or_show
+from _known_answers import (
+    caption,
+    check_known_answers,
+    coverage_range,
+    gaussian_replicates_variance,
+    risk_ratio_range,
+    save_or_show,
+)
 
 from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator, simulate
 from skamortise.bootstrap import bootstrap
@@ -151,14 +158,27 @@ assessment = assess(
 )
 print("\nRMSE of the posterior-mean estimates by replicate count")
 print(assessment.rmse(by_replicates=True).round(3).to_string(index=False))
-risk = assessment.risk().set_index(["estimator", "parameter"])["risk"]
-risk_ratio = (risk["network"] / risk["exact"])[names]
-print("Risk ratio, network over exact posterior mean:", risk_ratio.round(3).to_dict())
+# The fast run's small budget costs accuracy: a risk ratio up to about 1.3 and
+# quantile intervals that cover about 7 points short of 90%.
+excess, slack = (0.4, 0.1) if args.fast else (0.1, 0.02)
+risk_ratio = dict(
+    zip(
+        names,
+        risk_ratio_range(
+            point.predict(X_test),
+            model.posterior_mean(X_test),
+            gaussian_replicates_variance(model, X_test),
+            excess,
+        ),
+        strict=True,
+    )
+)
+ratios = ", ".join(f"{n} {r[0]:.3f}" for n, r in risk_ratio.items())
+print("Risk ratio, network over exact posterior mean:", ratios)
 figures["rmse"] = plot_risk(assessment, metric="rmse")
 caption(
     figures["rmse"],
-    f"{n_test:,} test data sets; risk ratio network / exact posterior mean: "
-    + ", ".join(f"{n} {r:.3f}" for n, r in risk_ratio.items()),
+    f"{n_test:,} test data sets; risk ratio network / exact posterior mean: {ratios}",
 )
 
 # The quantile network's 90% intervals cost one forward pass: check them on all
@@ -204,12 +224,8 @@ print(coverage.round(2).to_string())
 save_or_show(figures, args.out)
 
 # --- known answers ----------------------------------------------------------------
-# The fast run's small budget costs accuracy: a risk ratio up to about 1.3 and
-# quantile intervals that cover about 7 points short of 90%. Coverage ranges are
-# 3 Monte Carlo sd of the test set plus that slack.
-max_ratio, slack = (1.5, 0.1) if args.fast else (1.1, 0.02)
 check_known_answers(
-    **{f"risk_ratio_{n}": (r, 0.95, max_ratio) for n, r in risk_ratio.items()},
+    **{f"risk_ratio_{n}": r for n, r in risk_ratio.items()},
     **{
         f"coverage_90_{n}": coverage_range(c, 0.9, n_test, slack)
         for n, c in zip(names, quantile_coverage, strict=True)

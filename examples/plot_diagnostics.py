@@ -34,6 +34,8 @@ from _known_answers import (
     caption,
     check_known_answers,
     coverage_error,
+    gaussian_replicates_variance,
+    risk_ratio_range,
     save_or_show,
     share_limits,
 )
@@ -142,14 +144,33 @@ assessment = assess(
     random_state=0,
 )
 print(assessment.summary().round(3).to_string())
-risk = assessment.risk().set_index(["estimator", "parameter"])["risk"]
+
+
+def estimates(label):
+    """``(n_test, n_parameters)`` estimates of one estimator in the assessment."""
+    frame = assessment.estimates.query("estimator == @label")
+    return frame.pivot(index="dataset", columns="parameter", values="estimate")[names]
+
+
+# The estimators of the posterior mean, against the exact one. The quantile
+# estimator's median is not one (sigma's posterior is skewed), so it is left out.
+max_c2st, excess, slack = (0.8, 0.4, 0.05) if args.fast else (0.6, 0.1, 0.02)
 risk_ratio = {
-    (label, name): risk[label, name] / risk["exact", name]
-    for label in ("point", "posterior", "quantile")
-    for name in names
+    (label, name): ratio
+    for label in ("point", "posterior")
+    for name, ratio in zip(
+        names,
+        risk_ratio_range(
+            estimates(label),
+            model.posterior_mean(X_test),
+            gaussian_replicates_variance(model, X_test),
+            excess,
+        ),
+        strict=True,
+    )
 }
 ratios = "; ".join(
-    f"{label} {name} {ratio:.3f}" for (label, name), ratio in risk_ratio.items()
+    f"{label} {name} {ratio[0]:.3f}" for (label, name), ratio in risk_ratio.items()
 )
 print("Risk ratio over the exact posterior mean:", ratios)
 figures["recovery"] = plot_recovery(assessment, estimator=["point", "posterior"])
@@ -261,10 +282,9 @@ save_or_show(figures, args.out)
 # Each key number against what the exact posterior gives, within what this
 # simulation budget reaches.
 
-max_ratio, max_c2st, slack = (1.5, 0.8, 0.05) if args.fast else (1.1, 0.6, 0.02)
 check_known_answers(
     **{
-        f"risk_ratio_{label}_{name}": (ratio, 0.95, max_ratio)
+        f"risk_ratio_{label}_{name}": ratio
         for (label, name), ratio in risk_ratio.items()
     },
     c2st=(np.mean(accuracy), 0.45, max_c2st),

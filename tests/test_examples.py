@@ -69,7 +69,7 @@ EXPECTED = {
     "plot_diagnostics.py": [
         *(
             f"risk_ratio_{estimator}_{name}"
-            for estimator in ("point", "posterior", "quantile")
+            for estimator in ("point", "posterior")
             for name in ("mu", "sigma")
         ),
         "c2st",

@@ -126,9 +126,11 @@ print(pd.DataFrame(rows).to_string(index=False))
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 offsets = np.linspace(-0.15, 0.15, len(intervals))
-for offset, (label, bounds) in zip(offsets, intervals.items(), strict=True):
+for k, (offset, (label, bounds)) in enumerate(
+    zip(offsets, intervals.items(), strict=True)
+):
     x = np.arange(len(counts)) + offset
-    ax.vlines(x, bounds[:, 0, 0], bounds[:, 0, 1], lw=3, label=label)
+    ax.vlines(x, bounds[:, 0, 0], bounds[:, 0, 1], lw=3, color=f"C{k}", label=label)
 ax.axhline(theta[0, 0], color="k", ls=":", lw=1, label="true mu")
 ax.set_xticks(range(len(counts)), [str(m) for m in counts])
 ax.set_xlabel("replicates m")

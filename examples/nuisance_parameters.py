@@ -53,7 +53,7 @@ args = parser.parse_args()
 m = 5
 n_train = 3_000 if args.fast else 20_000
 n_test = 300 if args.fast else 2_000
-n_draws = 1_000 if args.fast else 10_000
+n_draws = 500 if args.fast else 10_000
 levels = [0.5, 0.8, 0.9, 0.95]
 
 model = GaussianReplicates()

@@ -71,7 +71,7 @@ parser.add_argument("--out", type=Path, default=None, help="save figures here")
 args, _ = parser.parse_known_args()
 
 n_train = 2_000 if args.fast else 20_000
-n_test = 1_000 if args.fast else 2_000
+n_test = 300 if args.fast else 2_000
 n_sims = 200 if args.fast else 1_000
 replicate_counts = [5, 10, 20]
 

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from .diagnostics.assess import Assessment, assess
-from .diagnostics.sbc import SBCResult
+from .diagnostics.sbc_result import SBCResult
 
 __all__ = [
     "plot_reliability",

@@ -21,7 +21,8 @@ from .reliability import (
     reliability,
     reliability_from_proba,
 )
-from .sbc import SBCResult, sbc, sbc_ranks
+from .sbc import sbc, sbc_ranks
+from .sbc_result import SBCResult
 
 __all__ = [
     "ReliabilityResult",

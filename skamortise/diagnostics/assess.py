@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .coverage import (
-    _as_parameters,
-    _has_quantiles,
-    _intervals,
-    _n_datasets,
-    _n_replicates,
-    _point_estimates,
-    _posterior_samples,
-    _quantile_level_index,
-    _quantile_outputs,
-    _seed,
+from ._readers import (
+    as_parameters,
+    draw_seed,
+    has_quantiles,
+    intervals,
+    n_datasets,
+    point_estimates,
+    posterior_samples,
+    quantile_level_index,
+    quantile_outputs,
+    replicate_counts,
 )
 
 __all__ = ["Assessment", "assess"]
@@ -254,15 +254,15 @@ def _estimates_of(estimator, X, theta, alpha, n_samples, seed) -> dict:
         estimator, "predict_interval"
     )
     if needs_samples and hasattr(estimator, "sample"):
-        samples = _posterior_samples(estimator, X, n_samples, seed)
+        samples = posterior_samples(estimator, X, n_samples, seed)
 
     if hasattr(estimator, "predict"):
-        estimate = _point_estimates(estimator, X, p)
+        estimate = point_estimates(estimator, X, p)
     elif samples is not None:
         estimate = samples.mean(axis=1)
-    elif _has_quantiles(estimator):
-        levels, quantiles = _quantile_outputs(estimator, X, p)
-        median = _quantile_level_index(levels, 0.5)
+    elif has_quantiles(estimator):
+        levels, quantiles = quantile_outputs(estimator, X, p)
+        median = quantile_level_index(levels, 0.5)
         if median is None:
             raise TypeError(
                 f"{type(estimator).__name__} has no predict or sample and its "
@@ -276,7 +276,7 @@ def _estimates_of(estimator, X, theta, alpha, n_samples, seed) -> dict:
         )
 
     try:
-        interval = _intervals(estimator, X, p, alpha, samples)
+        interval = intervals(estimator, X, p, alpha, samples)
     except ValueError:
         # Quantile levels without the requested pair: point summaries still stand.
         interval = None
@@ -368,18 +368,20 @@ def assess(
     _resolve_loss(loss)
     if not isinstance(estimators, Mapping):
         estimators = {type(estimators).__name__: estimators}
-    theta, names = _as_parameters(y_test, parameter_names)
+    theta, names = as_parameters(y_test, parameter_names)
     n, p = theta.shape
-    if _n_datasets(X_test) != n:
+    if n_datasets(X_test) != n:
         raise ValueError(
-            f"X_test holds {_n_datasets(X_test)} data sets but y_test holds {n}."
+            f"X_test holds {n_datasets(X_test)} data sets but y_test holds {n}."
         )
-    counts = _n_replicates(X_test, n_replicates)
+    counts = replicate_counts(X_test, n_replicates)
     rng = check_random_state(random_state)
 
     frames = []
     for name, estimator in estimators.items():
-        result = _estimates_of(estimator, X_test, theta, alpha, n_samples, _seed(rng))
+        result = _estimates_of(
+            estimator, X_test, theta, alpha, n_samples, draw_seed(rng)
+        )
         frames.append(
             pd.DataFrame(
                 {

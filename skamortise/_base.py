@@ -26,6 +26,11 @@ from ._output import OutputMixin
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
 from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
+from ._training_range import (
+    MAX_RECORDED,
+    check_training_range,
+    record_training_range,
+)
 from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
 from .nn._activations import ACTIVATIONS
@@ -65,6 +70,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "warn_out_of_range": ["boolean"],
     }
 
     def _store_init_arguments(self, arguments: dict) -> None:
@@ -446,6 +452,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             raise
         # Inference runs in float64 so that predictions do not depend on batch size.
         self.network_ = network.to(dtype=torch.float64)
+        self._record_training_range(data, None if valid is None else valid[0])
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.n_epochs_ = result.n_epochs
@@ -573,7 +580,54 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
 
     def _prepare(self, X) -> Data:
         check_is_fitted(self)
-        return self._validate_X(X, reset=False)
+        data = self._validate_X(X, reset=False)
+        if self.warn_out_of_range:
+            check_training_range(
+                getattr(self, "training_range_", None),
+                lambda: self._summaries(data).cpu().numpy(),
+                data.n_replicates,
+                type(self).__name__,
+            )
+        return data
+
+    def _record_training_range(self, data: Data, valid: Data | None) -> None:
+        """Store ``training_range_``: the replicate counts and summaries of training."""
+        parts = [data] if valid is None else [data, valid]
+        counts = [d.n_replicates for d in parts]
+        # Evenly spaced data sets bound the cost on large training sets.
+        step = max(1, math.ceil(sum(len(d) for d in parts) / MAX_RECORDED))
+        summaries = [self._summaries(d.take(slice(None, None, step))) for d in parts]
+        self.training_range_ = record_training_range(
+            torch.cat(summaries).cpu().numpy(),
+            None if counts[0] is None else np.concatenate(counts),
+        )
+
+    @with_thread_limit
+    def summarize(self, X) -> np.ndarray:
+        """The learned summary of each data set.
+
+        The output of the summary network: the data's representation inside the
+        network, which the head maps to estimates, quantiles, a posterior or a
+        ratio. Data are standardised with the training data's location and scale
+        before the summary network sees them.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets in the layout used at fit (replicate counts may differ).
+
+        Returns
+        -------
+        summaries : ndarray of shape (n_datasets, n_summaries)
+            Float64 summaries, one row per data set.
+
+        See Also
+        --------
+        skamortise.diagnostics.misspecification_test : Compares the summaries of
+            observed data with those of data simulated from the training
+            distribution.
+        """
+        return self._summaries(self._prepare(X)).cpu().numpy()
 
     def _device(self) -> torch.device:
         return next(self.network_.parameters()).device

@@ -114,6 +114,7 @@ class NeuralRatioEstimator(RegressorMixin, BaseNeuralEstimator):
         n_threads=1,
         checkpoint_dir=None,
         checkpoint_every=10,
+        warn_out_of_range=False,
     ):
         self._store_init_arguments(locals())
 

@@ -1,6 +1,6 @@
 """Matplotlib figures of the diagnostics.
 
-matplotlib is an optional dependency: it is imported inside each function, so the
+matplotlib is an optional dependency: it is imported when a figure is drawn, so the
 rest of the package works without it. Every function returns the
 :class:`~matplotlib.figure.Figure` it drew on and never calls ``plt.show``; pass
 ``ax`` (single-panel plots) or ``fig`` (multi-panel plots) to draw into your own.
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._matplotlib import panels, single_axes
 from .diagnostics.assess import Assessment, assess
 from .diagnostics.sbc_result import SBCResult
 
@@ -27,37 +28,6 @@ __all__ = [
     "plot_sbc_ecdf",
     "plot_sbc_ranks",
 ]
-
-_PANEL = 3.2  # inches per panel side
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(
-            "Plotting needs matplotlib, an optional dependency of skamortise; "
-            "install it with `pip install matplotlib`."
-        ) from err
-    return plt
-
-
-def _panels(fig, nrows: int, ncols: int):
-    """A figure and a ``(nrows, ncols)`` array of axes in it."""
-    plt = _pyplot()
-    if fig is None:
-        fig = plt.figure(figsize=(_PANEL * ncols, _PANEL * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def _single(ax, figsize=(4.5, 3.5)):
-    """The figure and axes to draw one panel on."""
-    if ax is not None:
-        return ax.figure, ax
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
 
 
 def plot_recovery(
@@ -131,7 +101,7 @@ def plot_recovery(
             raise ValueError(f"no estimator named {missing} in the assessment.")
         names = wanted
     parameters = list(pd.unique(table["parameter"]))
-    fig, axes = _panels(fig, len(names), len(parameters))
+    fig, axes = panels(fig, len(names), len(parameters))
     for row, name in enumerate(names):
         for col, parameter in enumerate(parameters):
             ax = axes[row, col]
@@ -195,7 +165,7 @@ def plot_risk(
     if table["n_replicates"].isna().all():
         raise ValueError("the test data carry no replicate counts to plot against.")
     parameters = list(pd.unique(table["parameter"]))
-    fig, axes = _panels(fig, 1, len(parameters))
+    fig, axes = panels(fig, 1, len(parameters))
     for col, parameter in enumerate(parameters):
         ax = axes[0, col]
         for name, part in table[table["parameter"] == parameter].groupby(
@@ -267,7 +237,7 @@ def plot_sbc_ranks(
     tail = (1 - band) / 2
     low = stats.binom.ppf(tail, result.n_sims, share) * scale
     high = stats.binom.ppf(1 - tail, result.n_sims, share) * scale
-    fig, axes = _panels(fig, 1, result.n_params)
+    fig, axes = panels(fig, 1, result.n_params)
     # Rank cells are drawn from -0.5 so that integer ranks sit in their cell's middle.
     left = edges[:-1] - 0.5
     for j, name in enumerate(result.parameter_names):
@@ -358,7 +328,7 @@ def plot_sbc_ecdf(
     grid = np.arange(1, n_ranks) / n_ranks
     half_width = _ecdf_band(result.n_sims, n_ranks, band, n_band_sims, random_state)
     reference = 0.0 if difference else grid
-    fig, axes = _panels(fig, 1, result.n_params)
+    fig, axes = panels(fig, 1, result.n_params)
     for j, name in enumerate(result.parameter_names):
         ax = axes[0, j]
         # ECDF at rank k: share of ranks <= k, for k = 0 .. L - 1 (it is 1 at L).
@@ -414,7 +384,7 @@ def plot_coverage(coverage_table: pd.DataFrame, *, n_se: float = 2.0, ax=None):
     missing = {"parameter", "level", "coverage"} - set(table.columns)
     if missing:
         raise ValueError(f"coverage_table lacks the columns {sorted(missing)}.")
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     keys = ["estimator", "parameter"] if "estimator" in table else ["parameter"]
     for key, part in table.groupby(keys, sort=False):
         label = ": ".join(str(k) for k in key)
@@ -500,7 +470,7 @@ def plot_pairs(
         rng = np.random.default_rng(random_state)
         shown = samples[rng.choice(len(samples), max_points, replace=False)]
 
-    fig, axes = _panels(fig, p, p)
+    fig, axes = panels(fig, p, p)
     for row in range(p):
         for col in range(p):
             ax = axes[row, col]
@@ -558,7 +528,7 @@ def plot_history(history, *, log_scale: bool = False, ax=None):
         history = history.history_
     if "train_loss" not in history:
         raise ValueError("history needs a 'train_loss' list (one entry per epoch).")
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     train = np.asarray(history["train_loss"], dtype=np.float64)
     ax.plot(np.arange(1, len(train) + 1), train, label="train")
     valid = np.asarray(history.get("valid_loss") or [], dtype=np.float64)
@@ -622,7 +592,7 @@ def plot_reliability(result, *, classes=None, n_se: float = 2.0, ax=None):
     labels = list(pd.unique(table["class"]))
     if classes is None:
         classes = labels[1:] if len(labels) == 2 else labels
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     for label in classes:
         part = table[table["class"] == label].sort_values("mean_predicted")
         if part.empty:

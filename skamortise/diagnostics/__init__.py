@@ -10,11 +10,16 @@ that has them.
 - :func:`sbc`, :func:`sbc_ranks` and :class:`SBCResult`: simulation-based
   calibration.
 - :func:`c2st` and :func:`c2st_per_dataset`: classifier two-sample tests.
+- :func:`misspecification_test` and :class:`MisspecificationResult`: do observed
+  data look like the simulations the estimator was trained on?
+- :class:`OutOfRangeWarning`: raised by estimators with ``warn_out_of_range=True``.
 """
 
+from .._training_range import OutOfRangeWarning
 from .assess import Assessment, assess
 from .c2st import c2st, c2st_per_dataset
 from .coverage import coverage
+from .misspecification import MisspecificationResult, misspecification_test
 from .reliability import (
     ReliabilityResult,
     expected_calibration_error,
@@ -25,16 +30,19 @@ from .sbc import sbc, sbc_ranks
 from .sbc_result import SBCResult
 
 __all__ = [
+    "OutOfRangeWarning",
     "ReliabilityResult",
     "expected_calibration_error",
     "reliability",
     "reliability_from_proba",
     "Assessment",
+    "MisspecificationResult",
     "SBCResult",
     "assess",
     "c2st",
     "c2st_per_dataset",
     "coverage",
+    "misspecification_test",
     "sbc",
     "sbc_ranks",
 ]

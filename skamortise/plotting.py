@@ -15,10 +15,12 @@ import pandas as pd
 from scipy import stats
 
 from ._matplotlib import panels, single_axes
-from .diagnostics.assess import Assessment, assess
+from .diagnostics.assess import assess
+from .diagnostics.assessment import Assessment
 from .diagnostics.sbc_result import SBCResult
 
 __all__ = [
+    "plot_contraction",
     "plot_reliability",
     "plot_coverage",
     "plot_history",
@@ -147,8 +149,8 @@ def plot_risk(
     ----------
     assessment : Assessment
         Built on replicated test data (so ``n_replicates`` is known).
-    metric : {"rmse", "risk", "bias", "coverage", "width", "interval_score"}, \
-            default="rmse"
+    metric : {"rmse", "risk", "bias", "coverage", "width", "interval_score", \
+            "contraction"}, default="rmse"
         The :class:`~skamortise.diagnostics.Assessment` summary to draw.
     fig : matplotlib Figure, default=None
         Figure to draw in; a new one by default.
@@ -158,7 +160,15 @@ def plot_risk(
     matplotlib.figure.Figure
         One panel per parameter, one line per estimator.
     """
-    allowed = ("rmse", "risk", "bias", "coverage", "width", "interval_score")
+    allowed = (
+        "rmse",
+        "risk",
+        "bias",
+        "coverage",
+        "width",
+        "interval_score",
+        "contraction",
+    )
     if metric not in allowed:
         raise ValueError(f"metric must be one of {allowed}; got {metric!r}.")
     table = getattr(assessment, metric)(by_replicates=True)
@@ -175,6 +185,57 @@ def plot_risk(
         ax.set_xlabel("number of replicates")
         ax.set_ylabel(f"{metric} of {parameter}")
         ax.legend()
+    return fig
+
+
+def plot_contraction(assessment: Assessment, *, fig=None):
+    """Posterior z-score against posterior contraction, per data set and parameter.
+
+    One panel per parameter, one colour per estimator (those with posterior
+    draws). Points far up or down mean overconfident posteriors (the truth many
+    posterior standard deviations from the mean); contraction near 0 means the
+    data teach little about the parameter (Schad et al., 2021). The title gives
+    the root mean square z-score, 1 for a calibrated posterior.
+
+    Parameters
+    ----------
+    assessment : Assessment
+        From :func:`~skamortise.diagnostics.assess` with ``posterior_moments=True``.
+    fig : matplotlib Figure, default=None
+        Figure to draw in; a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] Schad, D. J., Betancourt, M. and Vasishth, S. (2021). Toward a
+       principled Bayesian workflow in cognitive science. Psychological Methods
+       26(1), 103-126.
+    """
+    scores = assessment.posterior_scores().dropna(subset=["z_score", "contraction"])
+    if scores.empty:
+        raise ValueError(
+            "the assessment holds no posterior moments; assess estimators with "
+            "sample and posterior_moments=True."
+        )
+    parameters = list(pd.unique(scores["parameter"]))
+    fig, axes = panels(fig, 1, len(parameters))
+    for col, parameter in enumerate(parameters):
+        ax = axes[0, col]
+        part = scores[scores["parameter"] == parameter]
+        for name, group in part.groupby("estimator", sort=False):
+            ax.scatter(
+                group["contraction"], group["z_score"], s=6, alpha=0.6, label=str(name)
+            )
+        for z in (-2, 0, 2):
+            ax.axhline(z, color="0.5", ls="--" if z else "-", lw=0.8)
+        rms = float(np.sqrt(np.mean(part["z_score"] ** 2)))
+        ax.set_title(f"{parameter}: rms z = {rms:.2f}")
+        ax.set_xlabel("posterior contraction")
+        ax.set_ylabel("posterior z-score")
+        ax.legend(frameon=False)
     return fig
 
 

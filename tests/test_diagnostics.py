@@ -282,6 +282,8 @@ def test_assess_table_layout(test_set):
         "lower",
         "upper",
         "n_replicates",
+        "posterior_mean",
+        "posterior_sd",
     ]
     assert len(table) == 10
     assert (table["estimator"] == "IntervalPosterior").all()
@@ -514,3 +516,85 @@ def test_assess_two_parameters_estimates_and_bayes_risk(nig, make):
     assert expected[0] > 2 * expected[1]
     cov = result.coverage()
     assert (np.abs(cov["coverage"] - 0.95) < 3 * cov["coverage_se"]).all()
+
+
+# --- posterior contraction and z-scores ------------------------------------------
+
+
+def test_contraction_and_z_scores_of_the_exact_posterior(nig):
+    model, X, theta = nig
+    result = assess(
+        ExactPosterior(model),
+        X,
+        theta,
+        n_samples=1000,
+        parameter_names=["mu", "sigma"],
+        random_state=0,
+    )
+    # Mean contraction: 1 - E[posterior variance] / prior variance, per parameter;
+    # from 1000 draws each posterior variance is off by a few percent, and the
+    # mean over 2000 data sets by far less than 0.01.
+    exact = 1 - posterior_variance(model, X).mean(axis=0) / theta.var(axis=0, ddof=1)
+    contraction = result.contraction()
+    np.testing.assert_allclose(contraction["contraction"], exact, atol=0.01)
+    assert exact[0] - exact[1] > 0.1  # the data teach more about mu than sigma
+    # Calibrated: z-scores of mean 0 and mean square 1, within 3 standard errors.
+    scores = result.posterior_scores()
+    z = result.z_scores()
+    assert (np.abs(z["z_mean"]) < 3 * z["z_mean_se"]).all()
+    for name, rms in zip(z["parameter"], z["z_rms"], strict=True):
+        z2 = scores.loc[scores["parameter"] == name, "z_score"].to_numpy() ** 2
+        se = np.std(z2, ddof=1) / np.sqrt(len(z2)) / (2 * rms)
+        assert abs(rms - 1) < 3 * se
+    summary = result.summary()
+    assert {"contraction", "z_mean", "z_rms"} <= set(summary.columns)
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_z_scores_scale_inversely_with_the_posterior_spread(nig, scale):
+    model, X, theta = nig
+    result = assess(
+        ExactPosterior(model, scale), X, theta, n_samples=1000, random_state=0
+    )
+    # Spread scaled by s about the exact mean: z-scores scale by 1 / s.
+    np.testing.assert_allclose(result.z_scores()["z_rms"], 1 / scale, rtol=0.1)
+
+
+def test_posterior_moments_only_with_sample(test_set):
+    X, theta = test_set
+    no_draws = assess(
+        ExactIntervals(GaussianReplicates()),
+        X[:50],
+        np.column_stack([theta[:50, 0], np.ones(50)]),
+    )
+    assert no_draws.estimates["posterior_sd"].isna().all()
+    assert no_draws.z_scores()["z_rms"].isna().all()
+    skipped = assess(IntervalPosterior(), X[:50], theta[:50], posterior_moments=False)
+    assert skipped.estimates["posterior_mean"].isna().all()
+    drawn = assess(IntervalPosterior(), X[:50], theta[:50], random_state=0)
+    assert drawn.estimates["posterior_sd"].notna().all()
+
+
+def test_contraction_of_a_hand_made_table():
+    table = pd.DataFrame(
+        {
+            "estimator": "e",
+            "dataset": [0, 1, 2],
+            "parameter": "p",
+            "truth": [-1.0, 0.0, 1.0],  # prior variance 1
+            "estimate": 0.0,
+            "lower": np.nan,
+            "upper": np.nan,
+            "n_replicates": np.nan,
+            "posterior_mean": [0.0, 0.5, 1.0],
+            "posterior_sd": [0.5, 0.5, 1.0],
+        }
+    )
+    result = Assessment(table)
+    scores = result.posterior_scores()
+    np.testing.assert_allclose(scores["contraction"], [0.75, 0.75, 0.0])
+    np.testing.assert_allclose(scores["z_score"], [2.0, 1.0, 0.0])
+    assert result.z_scores()["z_rms"].iloc[0] == pytest.approx(np.sqrt(5 / 3))
+    # A table without moments (built by hand, older layout) gives NaN.
+    bare = Assessment(table.drop(columns=["posterior_mean", "posterior_sd"]))
+    assert bare.contraction()["contraction"].isna().all()

@@ -107,12 +107,18 @@ def point_estimates(estimator, X, n_parameters: int) -> np.ndarray:
 
 
 def posterior_samples(
-    estimator, X, n_samples: int, seed: int, batch_size: int | None = None
+    estimator,
+    X,
+    n_samples: int,
+    seed: int,
+    batch_size: int | None = None,
+    n_parameters: int | None = None,
 ) -> np.ndarray:
     """Posterior draws ``(n, n_samples, p)`` from ``estimator.sample``.
 
     A 2-D result ``(n, n_samples)`` is read as one parameter. ``batch_size`` bounds
-    the number of data sets sampled at once, to cap memory for large ``n_samples``.
+    the number of data sets sampled at once, to cap memory for large ``n_samples``;
+    ``n_parameters``, when given, is the number of parameters the draws must have.
     """
     n = n_datasets(X)
     if batch_size is None or batch_size >= n:
@@ -133,6 +139,11 @@ def posterior_samples(
             raise ValueError(
                 "sample(X, n_samples) must return an array of shape (n_datasets, "
                 f"n_samples, n_parameters); got shape {draws.shape}."
+            )
+        if n_parameters is not None and draws.shape[2] != n_parameters:
+            raise ValueError(
+                f"sample returned {draws.shape[2]} parameters but y holds "
+                f"{n_parameters}."
             )
         parts.append(draws)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)

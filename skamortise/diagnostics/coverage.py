@@ -103,7 +103,9 @@ def coverage(
 
     samples = None
     if not hasattr(estimator, "predict_interval") and hasattr(estimator, "sample"):
-        samples = posterior_samples(estimator, X, n_samples, draw_seed(rng))
+        samples = posterior_samples(
+            estimator, X, n_samples, draw_seed(rng), n_parameters=p
+        )
     rows = []
     for level in levels:
         interval = intervals(estimator, X, p, 1 - level, samples)

@@ -115,12 +115,8 @@ def sbc_ranks(
         )
 
     draws = posterior_samples(
-        estimator, X, n_posterior_samples, sample_seed, batch_size
+        estimator, X, n_posterior_samples, sample_seed, batch_size, n_parameters=p
     )
-    if draws.shape[2] != p:
-        raise ValueError(
-            f"sample returned {draws.shape[2]} parameters but y holds {p}."
-        )
     truth = theta[:, None, :]
     below = (draws < truth).sum(axis=1)
     ties = (draws == truth).sum(axis=1)

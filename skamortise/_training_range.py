@@ -21,6 +21,8 @@ largest distance).
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -104,6 +106,19 @@ def squared_distances(record: dict, summaries: np.ndarray) -> np.ndarray:
     return np.einsum("ij,jk,ik->i", centred, record["summary_precision"], centred)
 
 
+def _caller_level() -> int:
+    """``stacklevel`` of the first frame outside the package, for ``warnings.warn``.
+
+    Inference methods reach the check through different depths of package code;
+    the warning should point at the user's line whichever method they called.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _listing(index: np.ndarray, limit: int = 10) -> str:
     shown = ", ".join(str(int(i)) for i in index[:limit])
     return shown + (", ..." if len(index) > limit else "")
@@ -132,7 +147,7 @@ def check_training_range(
             f"{owner} has no record of its training range (it was fitted or saved "
             "by an older version); refit it to check inputs against it.",
             OutOfRangeWarning,
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )
         return
     problems = []
@@ -162,5 +177,5 @@ def check_training_range(
             + "; ".join(problems)
             + ". Its answers there are extrapolation.",
             OutOfRangeWarning,
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )

@@ -163,3 +163,11 @@ def test_missing_record_warns(replicated):
     del est.training_range_
     caught = _out_of_range_warnings(lambda: est.predict(X[:2]))
     assert "no record of its training range" in str(caught[0].message)
+
+
+def test_warning_points_at_the_callers_line(point, replicated):
+    X, theta = replicated
+    far = X[:2] * 30 + 100
+    for call in (lambda: point.predict(far), lambda: point.summarize(far)):
+        caught = _out_of_range_warnings(call)
+        assert caught[0].filename == __file__

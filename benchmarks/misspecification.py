@@ -35,8 +35,12 @@ the exact posterior stretched by 0.5 and 2 about its mean, and of the trained ne
 
 Usage::
 
-    python benchmarks/misspecification.py              # full run, a few hours shared
+    python benchmarks/misspecification.py              # full run, hours on 2 cores
     python benchmarks/misspecification.py --quick      # smoke run, a few minutes
+
+The p-values are kept in a cache (``$SKAMORTISE_BENCH_CACHE``) per process, so an
+interrupted run resumes, and ``--only model`` (and so on) in parallel processes
+followed by one plain run splits the work.
 """
 
 from __future__ import annotations
@@ -119,49 +123,56 @@ def sbi_p_value(observed: np.ndarray, reference: np.ndarray, seed: int) -> float
     return float(p_value)
 
 
-def rejection_rates(estimator, reps: int, sbi_reps: int, n_permutations: int) -> dict:
-    """p-values per (process, n_observed, method)."""
+def _partial(process: str, args) -> Path:
+    """Where one process's p-values are kept, so that runs resume and split."""
+    tag = f"{args.n_train}_{args.reps}_{args.sbi_reps}_{args.permutations}"
+    return CACHE / f"misspecification_pvalues_{process}_{tag}.json"
+
+
+def rejection_rates(estimator, processes, args) -> dict:
+    """p-values per (process, n_observed, method), computed or read back."""
     results = {}
-    for process in PROCESSES:
+    for process in processes:
+        path = _partial(process, args)
+        done = json.loads(path.read_text()) if path.exists() else {}
         for n_obs in N_OBSERVED:
             key = f"{process}|{n_obs}"
-            p = {method: [] for method in METHODS}
-            start = time.perf_counter()
-            for rep in range(reps):
-                rng = np.random.default_rng([PROCESSES.index(process), n_obs, rep])
-                theta = MODEL.prior(n_obs + N_REFERENCE, rng)
-                observed = observed_data(process, theta[:n_obs], rng)
-                reference = MODEL.simulator(theta[n_obs:], rng, M)
-                for space in ("summary", "data"):
-                    result = misspecification_test(
-                        estimator,
-                        observed,
-                        reference,
-                        random_state=rep,
-                        space=space,
-                        n_permutations=n_permutations,
-                    )
-                    p[f"skamortise {space}"].append(result.p_value)
-                if rep < sbi_reps:
-                    flat = (observed[..., 0], reference[..., 0])
-                    p["sbi data"].append(sbi_p_value(*flat, rep))
-                    summaries = (
-                        estimator.summarize(observed),
-                        estimator.summarize(reference),
-                    )
-                    p["sbi summary"].append(sbi_p_value(*summaries, rep))
-            results[key] = p
-            print(
-                f"{process:13s} n_obs={n_obs:3d}: "
-                + ", ".join(
-                    f"{m} {np.mean(np.array(v) <= LEVEL):.3f}"
-                    for m, v in p.items()
-                    if v
-                )
-                + f" ({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
+            if key not in done:
+                done[key] = _p_values(estimator, process, n_obs, args)
+                path.write_text(json.dumps(done))
+            results[key] = done[key]
     return results
+
+
+def _p_values(estimator, process: str, n_obs: int, args) -> dict:
+    p = {method: [] for method in METHODS}
+    start = time.perf_counter()
+    for rep in range(args.reps):
+        rng = np.random.default_rng([PROCESSES.index(process), n_obs, rep])
+        theta = MODEL.prior(n_obs + N_REFERENCE, rng)
+        observed = observed_data(process, theta[:n_obs], rng)
+        reference = MODEL.simulator(theta[n_obs:], rng, M)
+        for space in ("summary", "data"):
+            result = misspecification_test(
+                estimator,
+                observed,
+                reference,
+                random_state=rep,
+                space=space,
+                n_permutations=args.permutations,
+            )
+            p[f"skamortise {space}"].append(result.p_value)
+        if rep < args.sbi_reps:
+            flat = (observed[..., 0], reference[..., 0])
+            p["sbi data"].append(sbi_p_value(*flat, rep))
+            summaries = (estimator.summarize(observed), estimator.summarize(reference))
+            p["sbi summary"].append(sbi_p_value(*summaries, rep))
+    rates = ", ".join(
+        f"{m} {np.mean(np.array(v) <= LEVEL):.3f}" for m, v in p.items() if v
+    )
+    seconds = time.perf_counter() - start
+    print(f"{process:13s} n_obs={n_obs:3d}: {rates} ({seconds:.0f} s)", flush=True)
+    return p
 
 
 def flagged_shares(estimator, n: int) -> dict:
@@ -333,6 +344,13 @@ def main():
     parser.add_argument("--tarp-samples", type=int, default=500)
     parser.add_argument("--tarp-seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="markdown file")
+    parser.add_argument(
+        "--only",
+        choices=PROCESSES,
+        nargs="+",
+        help="compute the p-values of these processes and stop (runs in parallel "
+        "share the cache; a final run without --only reads them back)",
+    )
     args, _ = parser.parse_known_args()
     args.argv = sys.argv[1:]
     if args.quick:
@@ -350,7 +368,10 @@ def main():
     print(
         f"trained in {train_seconds:.0f} s ({estimator.n_epochs_} epochs)", flush=True
     )
-    rates = rejection_rates(estimator, args.reps, args.sbi_reps, args.permutations)
+    if args.only:
+        rejection_rates(estimator, args.only, args)
+        return
+    rates = rejection_rates(estimator, PROCESSES, args)
     flags = flagged_shares(estimator, args.n_flag)
     print("flagged:", flags, flush=True)
     tarps = tarp_rows(estimator, args.tarp_test, args.tarp_samples, args.tarp_seeds)

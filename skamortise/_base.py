@@ -28,10 +28,16 @@ from ._data import Data, as_data, is_ragged
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
+from ._runtime import with_thread_limit
 from ._scaling import standardise_data
 from ._training import (
     Batch,
     evaluate,
+)
+from ._training_range import (
+    MAX_RECORDED,
+    check_training_range,
+    record_training_range,
 )
 from .distributions.transforms import BoundsTransform
 from .nn import AmortisedNetwork, build_summary_network
@@ -71,6 +77,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "warn_out_of_range": ["boolean"],
     }
 
     def _store_init_arguments(self, arguments: dict) -> None:
@@ -334,7 +341,57 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
 
     def _prepare(self, X) -> Data:
         check_is_fitted(self)
-        return self._validate_X(X, reset=False)
+        data = self._validate_X(X, reset=False)
+        if self.warn_out_of_range:
+            check_training_range(
+                getattr(self, "training_range_", None),
+                lambda: self._summaries(data).cpu().numpy(),
+                data.n_replicates,
+                type(self).__name__,
+            )
+        return data
+
+    def _record_training_range(self, tables) -> None:
+        """Store ``training_range_``: the replicate counts and summaries of training.
+
+        ``tables`` are the training and validation tables (None where absent).
+        """
+        tables = [t for t in tables if t is not None]
+        counts = [t.replicate_counts() for t in tables]
+        # Evenly spaced data sets bound the cost on large training sets.
+        step = max(1, math.ceil(sum(len(t) for t in tables) / MAX_RECORDED))
+        summaries = [self._summaries(t.spaced(step)) for t in tables]
+        self.training_range_ = record_training_range(
+            torch.cat(summaries).cpu().numpy(),
+            None if counts[0] is None else np.concatenate(counts),
+        )
+
+    @with_thread_limit
+    def summarize(self, X) -> np.ndarray:
+        """The learned summary of each data set.
+
+        The output of the summary network: the data's representation inside the
+        network, which the head maps to estimates, quantiles, a posterior or a
+        ratio. Data are standardised with the training data's location and scale
+        before the summary network sees them.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets in the layout used at fit (replicate counts may differ).
+
+        Returns
+        -------
+        summaries : ndarray of shape (n_datasets, n_summaries)
+            Float64 summaries, one row per data set.
+
+        See Also
+        --------
+        skamortise.diagnostics.misspecification_test : Compares the summaries of
+            observed data with those of data simulated from the training
+            distribution.
+        """
+        return self._summaries(self._prepare(X)).cpu().numpy()
 
     def _device(self) -> torch.device:
         return next(self.network_.parameters()).device

@@ -52,6 +52,14 @@ TRAINING_PARAMETERS = """\
         data); a finished run's checkpoint is overwritten by a fresh start.
     checkpoint_every : int, default=10
         Epochs between checkpoints.
+    warn_out_of_range : bool, default=False
+        Warn (:class:`~skamortise.diagnostics.OutOfRangeWarning`) when data given
+        for inference lie outside what training saw: a replicate count outside the
+        training range, or a learned summary whose squared Mahalanobis distance to
+        the training summaries' mean (with their covariance) exceeds the 99.9%
+        quantile of the training data sets' distances (``training_range_``; about
+        1 in 1000 new data sets like the training data crosses it). Costs one more
+        pass of the summary network per call.
 """
 
 FITTED_ATTRIBUTES = """\
@@ -84,4 +92,10 @@ FITTED_ATTRIBUTES = """\
         Epochs run.
     interrupted_ : bool
         Whether training was stopped by ``KeyboardInterrupt``.
+    training_range_ : dict
+        What training saw, for ``warn_out_of_range``: ``n_replicates`` (the
+        smallest and largest training replicate count, None for unreplicated
+        data), and the mean ``summary_mean``, ridged inverse covariance
+        ``summary_precision`` and 99.9% distance quantile ``distance_threshold`` of
+        the learned summaries of up to 20,000 training and validation data sets.
 """

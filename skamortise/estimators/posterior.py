@@ -149,6 +149,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         n_threads=1,
         checkpoint_dir=None,
         checkpoint_every=10,
+        warn_out_of_range=False,
     ):
         self._store_init_arguments(locals())
 

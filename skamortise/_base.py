@@ -21,13 +21,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import _check_hidden, _check_scales, _ndim, _parameter_names
-from ._data import Data, as_data, is_ragged
+from ._data import Data, as_data, as_series, is_ragged
 from ._output import OutputMixin
 from ._runtime import resolve_device, with_thread_limit
 from ._scaling import data_moments, parameter_moments, standardise_data
 from ._training import Batch, Checkpoint, TrainingConfig, evaluate, train
 from .distributions.transforms import BoundsTransform
-from .nn import AmortisedNetwork, build_summary_network
+from .nn import (
+    SERIES_NETWORKS,
+    AmortisedNetwork,
+    build_summary_network,
+    is_series_network,
+)
 from .nn._activations import ACTIVATIONS
 from .simulation import simulate, simulate_at
 
@@ -48,7 +53,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
     _balance_replicates = False
 
     _parameter_constraints: dict = {
-        "summary_network": [StrOptions({"auto"}), callable],
+        "summary_network": [StrOptions({"auto", *SERIES_NETWORKS}), callable],
         "summary_network_kwargs": [dict, None],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -136,8 +141,19 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             return int(from_kwargs(self.summary_network_kwargs or {}))
         return int(getattr(spec, "event_ndim", 1))
 
+    def _is_series(self) -> bool:
+        # The network, not the shape, says whether the second axis is time.
+        return is_series_network(self.summary_network)
+
     def _is_tabular(self, X) -> bool:
+        if self._is_series():
+            return False
         return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2
+
+    def _as_data(self, X) -> Data:
+        if self._is_series():
+            return as_series(X)
+        return as_data(X, event_ndim=self._event_ndim())
 
     def _validate_X(self, X, *, reset: bool) -> Data:
         if self._is_tabular(X):
@@ -149,7 +165,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
                 )
             values = validate_data(self, X, reset=reset, dtype=np.float64)
             return Data(values, None, False)
-        data = as_data(X, event_ndim=self._event_ndim())
+        data = self._as_data(X)
         if reset:
             self.n_features_in_ = math.prod(data.event_shape)
             if hasattr(self, "feature_names_in_"):
@@ -497,7 +513,7 @@ class BaseNeuralEstimator(OutputMixin, BaseEstimator):
             Xv, yv = simulate(
                 prior, simulator, n_validation, random_state=rng, **options
             )
-            valid = (as_data(Xv, event_ndim=self._event_ndim()), yv)
+            valid = (self._as_data(Xv), yv)
         sim_rng = np.random.default_rng(rng.randint(2**31 - 1))
         theta = y
 

@@ -14,6 +14,7 @@ from skamortise import (
     NeuralRatioEstimator,
 )
 from skamortise._data import as_series
+from skamortise.bootstrap import bootstrap
 from skamortise.models import AR1
 from skamortise.nn import (
     RNN,
@@ -240,6 +241,20 @@ def test_fit_simulator_with_lengths_drawn_per_series():
     )
     assert float(est.network_.summary.length_scale) <= 39
     assert est.predict([np.zeros(3), np.ones(60)]).shape == (2, 1)
+
+
+def test_nonparametric_bootstrap_of_series_needs_blocks(ar1_data):
+    # Resampling single time steps would silently take them for iid replicates.
+    _, X, theta = ar1_data
+    est = NeuralBayesEstimator(
+        summary_network="tcn", summary_network_kwargs=TINY["tcn"], **SMALL
+    ).fit(X, theta)
+    with pytest.raises(ValueError, match="block_length"):
+        bootstrap(est, X[:2], method="nonparametric", n_boot=5)
+    result = bootstrap(
+        est, X[:2], method="nonparametric", n_boot=5, block_length=4, random_state=0
+    )
+    assert result.samples.shape == (2, 5, 1)
 
 
 def test_save_load_round_trip(tmp_path, ar1_data):

@@ -27,15 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import machine_info, machine_markdown
 
-import skamortise
 from skamortise import NeuralBayesEstimator, NeuralQuantileEstimator, simulate
 from skamortise.models import AR1
 
@@ -43,21 +42,6 @@ RESULTS = Path(__file__).parent / "results"
 LEVELS = (0.05, 0.5, 0.95)
 TRAIN_LENGTHS = range(50, 201)
 TEST_SEED = 2024
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in open("/proc/cpuinfo")
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"torch {torch.__version__}, skamortise {skamortise.__version__}"
-    )
 
 
 def test_sets(model, lengths, n_test):
@@ -128,6 +112,7 @@ def run(family, network, args, model, sets):
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
+        "command": " ".join(["python benchmarks/ar1_series.py", *sys.argv[1:]]),
         "family": family,
         "network": network,
         "network_kwargs": NETWORK_KWARGS[network],
@@ -159,15 +144,16 @@ def table(rows) -> list[str]:
     return lines
 
 
-def render(results: dict, command: str, machine_line: str) -> str:
+def render(results: dict, machine_line: str) -> str:
     lines = [
         "### AR(1) series: recurrent and convolutional summaries vs the exact "
         "posterior",
         "",
-        f"Command: `{command}`",
+        "Commands: "
+        + "; ".join(sorted({f"`{r['command']}`" for r in results.values()})),
         "",
-        f"Machine: {machine_line}; n_threads=1, shared with other jobs (load "
-        "average at the end of each training in the table).",
+        machine_line.strip(),
+        "n_threads=1; the load average at the end of each training is in the table.",
         "",
         "One network per row of the first table, trained across lengths 50..200 "
         "(fresh simulations every epoch, a length drawn uniformly per series), "
@@ -223,8 +209,9 @@ def main():
             if not args.quick:
                 path.write_text(json.dumps(results, indent=1, default=float))
     if not args.quick:
-        command = " ".join(["python benchmarks/ar1_series.py", *sys.argv[1:]])
-        (RESULTS / "ar1.md").write_text(render(results, command, machine()))
+        (RESULTS / "ar1.md").write_text(
+            render(results, machine_markdown(machine_info()))
+        )
 
 
 if __name__ == "__main__":

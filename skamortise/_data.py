@@ -89,6 +89,16 @@ def _finite(array: np.ndarray, name: str) -> None:
         )
 
 
+def _filled(values: np.ndarray, name: str, entries: str) -> None:
+    """Refuse an array with an empty axis or a non-finite entry."""
+    if min(values.shape) == 0:
+        raise ValueError(
+            f"{name} of shape {values.shape} is empty; every axis needs at least one "
+            f"entry (0 sample(s) or 0 {entries} given)."
+        )
+    _finite(values, name)
+
+
 def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
     """Validate ``X`` in any of the accepted layouts.
 
@@ -111,26 +121,14 @@ def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
         )
     if is_ragged(X):
         return _as_ragged(X, event_ndim=event_ndim, name=name)
-    values = check_array(
-        X,
-        dtype=np.float64,
-        allow_nd=True,
-        ensure_2d=False,
-        ensure_all_finite=False,
-        input_name=name,
-    )
+    values = _piece(X, name)
     if values.ndim not in (1 + event_ndim, 2 + event_ndim):
         raise ValueError(
             f"{name} must have {1 + event_ndim} axes (n_datasets, *event) or "
             f"{2 + event_ndim} axes (n_datasets, n_replicates, *event), or be a list "
             f"of {1 + event_ndim}-axis arrays; got an array of shape {values.shape}."
         )
-    if min(values.shape) == 0:
-        raise ValueError(
-            f"{name} of shape {values.shape} is empty; every axis needs at least one "
-            "entry (0 sample(s) or 0 feature(s) given)."
-        )
-    _finite(values, name)
+    _filled(values, name, "feature(s)")
     return Data(values, None, values.ndim == 2 + event_ndim)
 
 
@@ -253,10 +251,5 @@ def as_series(X, *, name: str = "X") -> Data:
             f"{name} must be {_SERIES_LAYOUTS}; got an array of shape "
             f"{values.shape}.{hint}"
         )
-    if min(values.shape) == 0:
-        raise ValueError(
-            f"{name} of shape {values.shape} is empty; every axis needs at least one "
-            "entry (0 sample(s) or 0 time step(s) given)."
-        )
-    _finite(values, name)
+    _filled(values, name, "time step(s)")
     return Data(values.reshape(*values.shape[:2], -1), None, True)

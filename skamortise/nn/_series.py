@@ -10,6 +10,29 @@ from torch import nn
 from ._masked import standardise_sets
 from .mlp import MLP
 
+# numpydoc fragments shared by the series networks' docstrings.
+SELECTED_BY = """\
+    Selected by ``summary_network="{name}"``, which passes ``n_channels``,
+    ``hidden_layer_sizes``, ``activation`` and ``max_length``; the other
+    parameters come from ``summary_network_kwargs``."""
+
+FRAME_PARAMETERS = """\
+    hidden_layer_sizes : sequence of int, default=(64, 64)
+        Widths of the MLP after the encoder; the last is the summary size.
+    activation : str, default="relu"
+        Activation of that MLP{also}.
+    standardise : bool, default=True
+        Standardise each series by its own per-channel mean and standard deviation
+        (both appended to the features).
+    max_length : int or None, default=None
+        The longest training series, the scale of the linear length feature."""
+
+FRAME_ATTRIBUTES = """\
+    ordered : bool
+        True: the second axis of the data is time.
+    out_features : int
+        Width of the summary."""
+
 
 class SeriesNetwork(nn.Module):
     """Standardise each series, encode it, append its length, map by an MLP.

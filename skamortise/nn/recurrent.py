@@ -8,13 +8,18 @@ import torch
 from torch import nn
 
 from ._masked import masked_mean
-from ._series import SeriesNetwork
+from ._series import (
+    FRAME_ATTRIBUTES,
+    FRAME_PARAMETERS,
+    SELECTED_BY,
+    SeriesNetwork,
+)
 
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class RNN(SeriesNetwork):
-    """A recurrent network read at the end of each series and averaged over time.
+    __doc__ = f"""A recurrent network, read at the end of a series and averaged over it.
 
     The series runs through a GRU (or LSTM); the summary is built from the last
     layer's output at each series' last observed step (the final state) together
@@ -24,9 +29,7 @@ class RNN(SeriesNetwork):
     sits after the last observed step, so it never enters either: a ragged batch
     gives what each series gives alone.
 
-    Selected by ``summary_network="rnn"``, which passes ``n_channels``,
-    ``hidden_layer_sizes``, ``activation`` and ``max_length``; the other
-    parameters come from ``summary_network_kwargs``.
+{SELECTED_BY.format(name="rnn")}
 
     Parameters
     ----------
@@ -36,24 +39,13 @@ class RNN(SeriesNetwork):
         Width of the recurrent state.
     num_layers : int, default=1
         Stacked recurrent layers.
-    cell : {"gru", "lstm"}, default="gru"
+    cell : {{"gru", "lstm"}}, default="gru"
         The recurrent cell.
-    hidden_layer_sizes : sequence of int, default=(64, 64)
-        Widths of the MLP after the recurrent layers; the last is the summary size.
-    activation : str, default="relu"
-        Activation of that MLP.
-    standardise : bool, default=True
-        Standardise each series by its own per-channel mean and standard deviation
-        (both appended to the features).
-    max_length : int or None, default=None
-        The longest training series, the scale of the linear length feature.
+{FRAME_PARAMETERS.format(also="")}
 
     Attributes
     ----------
-    ordered : bool
-        True: the second axis of the data is time.
-    out_features : int
-        Width of the summary.
+{FRAME_ATTRIBUTES}
 
     See Also
     --------

@@ -10,7 +10,12 @@ from torch.nn import functional as F
 
 from ._activations import activation as make_activation
 from ._masked import masked_mean
-from ._series import SeriesNetwork
+from ._series import (
+    FRAME_ATTRIBUTES,
+    FRAME_PARAMETERS,
+    SELECTED_BY,
+    SeriesNetwork,
+)
 
 
 class _CausalBlock(nn.Module):
@@ -31,7 +36,7 @@ class _CausalBlock(nn.Module):
 
 
 class TCN(SeriesNetwork):
-    """Causal dilated convolutions, averaged over the observed time steps.
+    __doc__ = f"""Causal dilated convolutions, averaged over the observed time steps.
 
     Residual blocks of 1-D convolutions, each padded on the left only (causal) with
     dilations ``1, 2, 4, ...``, so the receptive field grows exponentially with
@@ -42,9 +47,7 @@ class TCN(SeriesNetwork):
     features describe the series; local dependence (e.g. autoregression) is what
     this network captures best.
 
-    Selected by ``summary_network="tcn"``, which passes ``n_channels``,
-    ``hidden_layer_sizes``, ``activation`` and ``max_length``; the other
-    parameters come from ``summary_network_kwargs``.
+{SELECTED_BY.format(name="tcn")}
 
     Parameters
     ----------
@@ -54,24 +57,13 @@ class TCN(SeriesNetwork):
         Width of each convolution block.
     kernel_size : int, default=3
         Kernel width of every convolution.
-    hidden_layer_sizes : sequence of int, default=(64, 64)
-        Widths of the MLP after pooling; the last is the summary size.
-    activation : str, default="relu"
-        Activation of the convolutions and the MLP.
-    standardise : bool, default=True
-        Standardise each series by its own per-channel mean and standard deviation
-        (both appended to the features).
-    max_length : int or None, default=None
-        The longest training series, the scale of the linear length feature.
+{FRAME_PARAMETERS.format(also=" and of the convolutions")}
 
     Attributes
     ----------
-    ordered : bool
-        True: the second axis of the data is time.
     receptive_field : int
         Time steps each pooled feature sees.
-    out_features : int
-        Width of the summary.
+{FRAME_ATTRIBUTES}
 
     See Also
     --------

@@ -10,7 +10,12 @@ from torch import nn
 
 from ._activations import activation as make_activation
 from ._masked import masked_mean
-from ._series import SeriesNetwork
+from ._series import (
+    FRAME_ATTRIBUTES,
+    FRAME_PARAMETERS,
+    SELECTED_BY,
+    SeriesNetwork,
+)
 
 
 def sinusoidal_positions(n_times: int, width: int, like: torch.Tensor) -> torch.Tensor:
@@ -27,7 +32,7 @@ def sinusoidal_positions(n_times: int, width: int, like: torch.Tensor) -> torch.
 
 
 class SeriesTransformer(SeriesNetwork):
-    """A transformer encoder over time steps, averaged over the observed steps.
+    __doc__ = f"""A transformer encoder over time steps, averaged over observed steps.
 
     Each step is embedded linearly and given a fixed sinusoidal code of its
     position (which is what makes the summary depend on the order of the steps);
@@ -36,9 +41,7 @@ class SeriesTransformer(SeriesNetwork):
     observed steps are averaged. Attention costs grow with the square of the
     length.
 
-    Selected by ``summary_network="transformer"``, which passes ``n_channels``,
-    ``hidden_layer_sizes``, ``activation`` and ``max_length``; the other
-    parameters come from ``summary_network_kwargs``.
+{SELECTED_BY.format(name="transformer")}
 
     Parameters
     ----------
@@ -52,22 +55,11 @@ class SeriesTransformer(SeriesNetwork):
         Encoder layers.
     dim_feedforward : int, default=64
         Width of each layer's feed-forward block.
-    hidden_layer_sizes : sequence of int, default=(64, 64)
-        Widths of the MLP after pooling; the last is the summary size.
-    activation : str, default="relu"
-        Activation of the feed-forward blocks and the MLP.
-    standardise : bool, default=True
-        Standardise each series by its own per-channel mean and standard deviation
-        (both appended to the features).
-    max_length : int or None, default=None
-        The longest training series, the scale of the linear length feature.
+{FRAME_PARAMETERS.format(also=" and of the feed-forward blocks")}
 
     Attributes
     ----------
-    ordered : bool
-        True: the second axis of the data is time.
-    out_features : int
-        Width of the summary.
+{FRAME_ATTRIBUTES}
 
     Examples
     --------

@@ -10,6 +10,7 @@ ORDER = [
     "summary",
     "point",
     "quantile",
+    "ar1",
     "npe",
     "nre",
     "bootstrap",

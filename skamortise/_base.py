@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import _check_hidden, _ndim, _parameter_names
-from ._data import Data, as_data, is_ragged
+from ._data import Data, as_data, as_series, is_ragged
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
@@ -40,7 +40,12 @@ from ._training_range import (
     record_training_range,
 )
 from .distributions.transforms import BoundsTransform
-from .nn import AmortisedNetwork, build_summary_network
+from .nn import (
+    SERIES_NETWORKS,
+    AmortisedNetwork,
+    build_summary_network,
+    is_series_network,
+)
 from .nn._activations import ACTIVATIONS
 
 # Largest standardised parameter accepted as a training or scoring target.
@@ -60,7 +65,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     _balance_replicates = False
 
     _parameter_constraints: dict = {
-        "summary_network": [StrOptions({"auto"}), callable],
+        "summary_network": [StrOptions({"auto", *SERIES_NETWORKS}), callable],
         "summary_network_kwargs": [dict, None],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -149,8 +154,19 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             return int(from_kwargs(self.summary_network_kwargs or {}))
         return int(getattr(spec, "event_ndim", 1))
 
+    def _is_series(self) -> bool:
+        # The network, not the shape, says whether the second axis is time.
+        return is_series_network(self.summary_network)
+
     def _is_tabular(self, X) -> bool:
+        if self._is_series():
+            return False
         return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2
+
+    def _as_data(self, X) -> Data:
+        if self._is_series():
+            return as_series(X)
+        return as_data(X, event_ndim=self._event_ndim())
 
     def _validate_X(self, X, *, reset: bool) -> Data:
         if self._is_tabular(X):
@@ -162,7 +178,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 )
             values = validate_data(self, X, reset=reset, dtype=np.float64)
             return Data(values, None, False)
-        data = as_data(X, event_ndim=self._event_ndim())
+        data = self._as_data(X)
         if reset:
             self._reset_features(data.event_shape)
         else:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _known_answers import check_known_answers
 
 from skamortise import NeuralPosteriorEstimator, simulate
 from skamortise.diagnostics import (
@@ -139,9 +140,7 @@ plt.close("all")
 # Under the model the p-value is uniform on (0, 1): below 0.001 one time in a
 # thousand. Heavy tails in 100 data sets are far outside the simulations.
 
-print(
-    f"\nkey: p_value_model={p_values['model']:.4f} "
-    f"p_value_student_t3={p_values['student_t3']:.4f}"
+check_known_answers(
+    p_value_model=(p_values["model"], 0.001, 1.0),
+    p_value_student_t3=(p_values["student_t3"], 0.0, 0.01),
 )
-assert p_values["model"] > 0.001, p_values
-assert p_values["student_t3"] < 0.01, p_values

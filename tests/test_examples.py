@@ -41,6 +41,9 @@ KNOWN_ANSWERS = {
     "risk_ratio": 1.0,
     "coverage_error": 0.0,
     "coverage_90": 0.9,
+    # A p-value is uniform under its null (median 0.5) and near 0 far from it.
+    "p_value_model": 0.5,
+    "p_value_student_t3": 0.0,
 }
 # The key numbers each example must report.
 EXPECTED = {
@@ -76,6 +79,7 @@ EXPECTED = {
         "coverage_error_posterior",
         "coverage_error_quantile",
     ],
+    "misspecification.py": ["p_value_model", "p_value_student_t3"],
 }
 
 

@@ -19,6 +19,7 @@ ORDER = [
     "mcmc",
     "memmap",
     "inference_cost",
+    "misspecification",
 ]
 
 

@@ -107,7 +107,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         if self.parameter_transform_ is None:
             return y
         y = torch.tensor(np.ascontiguousarray(y))
-        return self.parameter_transform_.inverse(y).numpy()
+        return self.parameter_transform_.inv(y).numpy()
 
     def _to_parameter_space(self, u: np.ndarray) -> np.ndarray:
         """Map ``(..., n_parameters)`` training-space values into the support."""

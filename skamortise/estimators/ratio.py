@@ -64,7 +64,7 @@ class LogRatioFunction:
         return len(self.summary)
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
-        u = theta if self._transform is None else self._transform.inverse(theta)
+        u = theta if self._transform is None else self._transform.inv(theta)
         return self._head(self.summary, (u - self._loc) / self._scale)
 
 

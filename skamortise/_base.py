@@ -39,6 +39,7 @@ from ._training_range import (
     check_training_range,
     record_training_range,
 )
+from .distributions.mapped import parameter_map
 from .distributions.transforms import BoundsTransform
 from .nn import (
     SERIES_NETWORKS,
@@ -103,18 +104,23 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         raise NotImplementedError
 
     def _to_training_space(self, y: np.ndarray) -> np.ndarray:
-        """Map parameters to the unbounded space the network models."""
+        """Map parameters onto the real line (the bounds' inverse; before scaling)."""
         if self.parameter_transform_ is None:
             return y
-        y = torch.tensor(np.ascontiguousarray(y))
+        y = torch.tensor(np.ascontiguousarray(y, dtype=np.float64))
         return self.parameter_transform_.inv(y).numpy()
 
-    def _to_parameter_space(self, u: np.ndarray) -> np.ndarray:
-        """Map ``(..., n_parameters)`` training-space values into the support."""
-        if self.parameter_transform_ is None:
-            return u
-        u = torch.tensor(np.ascontiguousarray(u))
-        return self.parameter_transform_(u).numpy()
+    def _parameter_map(self, device=None) -> torch.distributions.Transform:
+        """The map from the network's scale to the parameters, on ``device``.
+
+        Standardisation (``y_loc_``, ``y_scale_``), then the bounds map: the one
+        place that composes them. Heads model ``parameter_map.inv(theta)``.
+        """
+        loc, scale = (
+            torch.as_tensor(v, dtype=torch.float64, device=device)
+            for v in (self.y_loc_, self.y_scale_)
+        )
+        return parameter_map(loc, scale, self.parameter_transform_)
 
     def _bounds_transform(self, n_parameters: int) -> BoundsTransform | None:
         bounds = getattr(self, "bounds", None)
@@ -274,7 +280,8 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         if y is None:
             target = torch.empty(len(data), 0, dtype=dtype, device=device)
         else:
-            z = (self._to_training_space(y) - self.y_loc_) / self.y_scale_
+            theta = torch.tensor(np.ascontiguousarray(y, dtype=np.float64))
+            z = self._parameter_map().inv(theta).numpy()
             # A parameter a million training sds away cannot be a sensible target
             # (and overflows float32 losses).
             if not np.abs(z).max(initial=0.0) < _MAX_STANDARDISED:
@@ -431,10 +438,6 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 for _, batch in self._chunks(data)
             ]
         )
-
-    def _from_standard(self, z: np.ndarray) -> np.ndarray:
-        """Undo the parameter standardisation (training space, not bounded space)."""
-        return z * self.y_scale_ + self.y_loc_
 
     def _validation_score_data(self, X, y):
         data = self._prepare(X)

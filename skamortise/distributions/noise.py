@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, MultivariateNormal
+from torch.distributions import (
+    Distribution,
+    MultivariateNormal,
+    TransformedDistribution,
+)
 from zuko.distributions import NormalizingFlow
 
 from .coupling import CouplingFlowDistribution
@@ -33,6 +37,11 @@ def draw_from_noise(dist: Distribution, normal: Tensor, uniform: Tensor) -> Tens
     -------
     Tensor of shape (S, B, p)
     """
+    if isinstance(dist, TransformedDistribution):
+        value = draw_from_noise(dist.base_dist, normal, uniform)
+        for transform in dist.transforms:
+            value = transform(value)
+        return value
     shape = torch.Size([normal.shape[0], *dist.batch_shape, *dist.event_shape])
     normal = normal.expand(shape)
     if isinstance(dist, MultivariateNormal):

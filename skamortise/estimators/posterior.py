@@ -16,6 +16,7 @@ from .._runtime import torch_generator, with_thread_limit
 from .._seeds import draw_seed
 from ..distributions import DISTRIBUTIONS, build_distribution
 from ..distributions.gaussian import N_QUADRATURE_NODES
+from ..distributions.mapped import ParameterDistribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._simulator import SimulatorFitMixin
@@ -172,9 +173,11 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         return -network(batch.x, batch.mask).log_prob(batch.y).mean()
 
     # -- inference ------------------------------------------------------------------
-    def _standard_to_parameters(self, z: np.ndarray) -> np.ndarray:
-        """Map ``(..., n_parameters)`` values of the network's scale to parameters."""
-        return self._to_parameter_space(self._from_standard(z))
+    def _posterior(self, summary: torch.Tensor) -> ParameterDistribution:
+        """The approximate posterior on the parameters' own scale."""
+        return ParameterDistribution(
+            self.network_.head(summary), self._parameter_map(summary.device)
+        )
 
     def _distributions(self, data, per_set: int, chunk: int = _SUMMARY_CHUNK):
         """Yield ``(slice, q)`` per chunk of ``chunk // per_set`` data sets."""
@@ -183,7 +186,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         for start in range(0, len(data), step):
             index = slice(start, start + step)
             with torch.no_grad():
-                dist = self.network_.head(self._summaries(data.take(index)))
+                dist = self._posterior(self._summaries(data.take(index)))
             yield index, dist
 
     def _n_components(self) -> int:
@@ -211,8 +214,8 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
             else:
                 normal, uniform = common
             with torch.no_grad():
-                z = draw_from_noise(dist, normal.to(device), uniform.to(device))
-            yield index, self._standard_to_parameters(z.transpose(0, 1).cpu().numpy())
+                theta = draw_from_noise(dist, normal.to(device), uniform.to(device))
+            yield index, theta.transpose(0, 1).cpu().numpy()
 
     def _draws(self, data, n_samples: int, generator: torch.Generator | None):
         """``(n_datasets, n_samples, n_parameters)`` draws on the parameter scale."""
@@ -223,8 +226,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
 
     def _has_exact_marginals(self) -> bool:
         # The Gaussian and mixture heads summarise each coordinate's marginal
-        # exactly; the parameter map (standardisation, then bounds) is increasing
-        # in each coordinate separately, so marginal quantiles pass through it.
+        # exactly, and the posterior carries them through its parameter map.
         return self.distribution_ in ("gaussian", "mixture")
 
     def _marginal_quantiles(self, data, levels: np.ndarray) -> np.ndarray:
@@ -237,10 +239,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         tau = torch.as_tensor(levels, dtype=torch.float64)
         per_set = self._n_components() * len(levels)
         for index, dist in self._distributions(data, per_set):
-            z = dist.marginal_quantiles(tau.to(self._device())).cpu().numpy()
-            out[index] = np.swapaxes(
-                self._standard_to_parameters(np.swapaxes(z, -1, -2)), -1, -2
-            )
+            out[index] = dist.marginal_quantiles(tau.to(self._device())).cpu().numpy()
         return out
 
     def _posterior_mean(self, data) -> np.ndarray:
@@ -249,16 +248,11 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         if not self._has_exact_marginals():
             for index, draws in self._draw_chunks(data, self.n_point_samples, None):
                 out[index] = draws.mean(axis=1)
-        elif self.parameter_transform_ is None:
-            for index, dist in self._distributions(data, 1):
-                out[index] = self._from_standard(dist.mean.cpu().numpy())
         else:
-            # A mean through the bounds is a one-dimensional integral per coordinate.
+            # Through bounds the mean is a quadrature sum per coordinate.
             per_set = N_QUADRATURE_NODES * self._n_components()
             for index, dist in self._distributions(data, per_set):
-                nodes, weights = (t.cpu().numpy() for t in dist.marginal_quadrature())
-                values = self._standard_to_parameters(nodes)
-                out[index] = np.einsum("mbp,mb->bp", values, weights)
+                out[index] = dist.mean.cpu().numpy()
         return out
 
     @with_thread_limit
@@ -301,28 +295,14 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         log_prob : ndarray of shape (n_datasets,)
         """
         data, y = self._validation_score_data(X, y)
-        inside = np.ones(len(y), dtype=bool)
-        if self.parameter_transform_ is not None:
-            lower = self.parameter_transform_.lower.numpy()
-            upper = self.parameter_transform_.upper.numpy()
-            inside = ((y > lower) & (y < upper)).all(axis=1)
-        u = self._to_training_space(y)
-        z = torch.as_tensor((u - self.y_loc_) / self.y_scale_)
-        log_jacobian = -np.log(self.y_scale_).sum()
-        if self.parameter_transform_ is not None:
-            log_jacobian = (
-                log_jacobian
-                - self.parameter_transform_.log_abs_det_jacobian(
-                    torch.as_tensor(u)
-                ).numpy()
-            )
         self.network_.eval()
         pieces = []
         with torch.no_grad():
             for index, batch in self._chunks(data):
-                dist = self.network_.head(self.network_.summarise(batch.x, batch.mask))
-                pieces.append(dist.log_prob(z[index].to(batch.x)).cpu().numpy())
-        return np.where(inside, np.concatenate(pieces) + log_jacobian, -np.inf)
+                dist = self._posterior(self.network_.summarise(batch.x, batch.mask))
+                value = torch.as_tensor(y[index]).to(batch.x)
+                pieces.append(dist.log_prob(value).cpu().numpy())
+        return np.concatenate(pieces)
 
     @with_thread_limit
     def predict(self, X):

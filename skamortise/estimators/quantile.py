@@ -146,8 +146,9 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
                     for t in levels
                 ]
                 z = self.network_.head(summary)[..., index]
-        u = z.cpu().numpy() * self.y_scale_[:, None] + self.y_loc_[:, None]
-        return np.swapaxes(self._to_parameter_space(np.swapaxes(u, 1, 2)), 1, 2)
+            # The map acts on each parameter and is increasing: quantiles pass.
+            theta = self._parameter_map(z.device)(z.transpose(1, 2)).transpose(1, 2)
+        return theta.cpu().numpy()
 
     def _resolve_levels(self, quantiles) -> np.ndarray:
         if quantiles is None:

@@ -23,8 +23,8 @@ from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import _check_hidden, _ndim, _parameter_names
-from ._data import Data, as_data, as_series, is_ragged
+from ._checks import _check_hidden, _ndim, _parameter_names, is_table
+from ._data import Data, as_data, as_series
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
@@ -148,7 +148,17 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         return transform
 
     def _check_family_params(self) -> None:
-        """Validate family parameters beyond ``_parameter_constraints``."""
+        """Validate family parameters beyond ``_parameter_constraints``.
+
+        Validation only: it sets nothing (see ``_set_family_attributes``).
+        """
+
+    def _set_family_attributes(self, n_parameters: int) -> None:
+        """Set the fitted attributes a family derives from its parameters.
+
+        Called once the number of parameters is known, before the head is built,
+        both when fitting and when a saved estimator is restored.
+        """
 
     # -------------------------------------------------------------------- validation
     def _event_ndim(self) -> int:
@@ -167,7 +177,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     def _is_tabular(self, X) -> bool:
         if self._is_series():
             return False
-        return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2
+        return self._event_ndim() == 1 and is_table(X)
 
     def _as_data(self, X) -> Data:
         if self._is_series():
@@ -313,7 +323,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     def _check_saved_params(self) -> None:
         """Validate parameters read from a file, before anything is built from them."""
         self._validate_params()
-        copy.copy(self)._check_family_params()  # on a copy: sets no fitted attribute
+        self._check_family_params()
         _check_hidden(self.hidden_layer_sizes)
 
     def _restore_network(self, state_dict: dict, device) -> None:
@@ -324,7 +334,6 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         then match exactly (see :func:`skamortise._rebuild.rebuild_network`).
         """
         self._check_saved_params()
-        self._check_family_params()
         p, shape = (
             getattr(self, "n_parameters_", None),
             getattr(self, "event_shape_", None),
@@ -343,6 +352,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 f"to 3 positive ints; got {getattr(self, 'replicated_', None)!r}, "
                 f"{p!r} and {shape!r}."
             )
+        self._set_family_attributes(p)
         transform = self._bounds_transform(p)
         self.parameter_transform_ = (
             None if transform is None or transform.is_identity else transform

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseNeuralEstimator
-from .._checks import check_n_samples
+from .._checks import check_alpha, check_levels, check_n_samples
 from .._runtime import torch_generator, with_thread_limit
 from .._seeds import draw_seed
 from ..distributions import DISTRIBUTIONS, build_distribution
@@ -155,11 +155,13 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         self._store_init_arguments(locals())
 
     # -- family hooks ---------------------------------------------------------------
-    def _build_head(self, n_summaries, n_parameters):
-        options = dict(self.distribution_kwargs or {})
+    def _set_family_attributes(self, n_parameters):
         self.distribution_ = self.distribution
         if self.distribution == "auto":
             self.distribution_ = "spline" if n_parameters <= _AUTO_SPLINE_MAX else "maf"
+
+    def _build_head(self, n_summaries, n_parameters):
+        options = dict(self.distribution_kwargs or {})
         if self.distribution_ == "mixture":
             options.setdefault("n_components", self.n_components)
         return build_distribution(
@@ -342,11 +344,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         -------
         q : ndarray of shape (n_datasets, n_parameters, n_quantiles)
         """
-        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-        if levels.ndim != 1 or not ((levels > 0) & (levels < 1)).all():
-            raise ValueError(
-                f"quantiles must lie strictly between 0 and 1; got {quantiles!r}."
-            )
+        levels = check_levels(quantiles)
         check_is_fitted(self)
         values = self._marginal_quantiles(self._prepare(X), levels)
         return self._output_levels(values, X, levels, "quantile")
@@ -369,8 +367,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         -------
         interval : ndarray of shape (n_datasets, n_parameters, 2)
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         check_is_fitted(self)
         levels = np.array([alpha / 2, 1 - alpha / 2])
         values = self._marginal_quantiles(self._prepare(X), levels)

@@ -12,7 +12,7 @@ from torch.distributions import MultivariateNormal
 from skamortise.distributions import (
     DISTRIBUTIONS,
     BoundsTransform,
-    GaussianMixture,
+    MultivariateGaussianMixture,
     build_distribution,
 )
 
@@ -173,7 +173,7 @@ def test_gaussian_matches_full_covariance_reference():
 def test_mixture_matches_sum_of_components():
     head = make_head("mixture", 2)
     dist = head(randn(4, CONTEXT))
-    assert isinstance(dist, GaussianMixture)
+    assert isinstance(dist, MultivariateGaussianMixture)
     theta = randn(4, 2, seed=1)
     covariance = dist.scale_tril @ dist.scale_tril.mT
     components = MultivariateNormal(dist.loc, covariance_matrix=covariance)

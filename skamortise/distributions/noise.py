@@ -18,7 +18,7 @@ from torch.distributions import (
 from zuko.distributions import NormalizingFlow
 
 from .coupling import CouplingFlowDistribution
-from .mixture import GaussianMixture
+from .mixture import MultivariateGaussianMixture
 
 
 def draw_from_noise(dist: Distribution, normal: Tensor, uniform: Tensor) -> Tensor:
@@ -46,7 +46,7 @@ def draw_from_noise(dist: Distribution, normal: Tensor, uniform: Tensor) -> Tens
     normal = normal.expand(shape)
     if isinstance(dist, MultivariateNormal):
         return dist.loc + (dist.scale_tril @ normal.unsqueeze(-1)).squeeze(-1)
-    if isinstance(dist, GaussianMixture):
+    if isinstance(dist, MultivariateGaussianMixture):
         edges = dist.weights.cumsum(dim=-1)  # (B, K)
         index = (edges < uniform.expand(shape[:-1]).unsqueeze(-1)).sum(dim=-1)
         index = index.clamp(max=dist.n_components - 1)  # (S, B)

@@ -158,10 +158,10 @@ def maximize(
     Parameters
     ----------
     log_fn : callable
-        ``(n_datasets, k, n_params) -> (n_datasets, k)``, differentiable in its
+        ``(n_datasets, k, n_parameters) -> (n_datasets, k)``, differentiable in its
         argument with torch operations; ``-inf`` outside the support is allowed.
-    init : array-like of shape (n_datasets, n_starts, n_params)
-        Starting points; a 2-D ``(n_datasets, n_params)`` array is one start each.
+    init : array-like of shape (n_datasets, n_starts, n_parameters)
+        Starting points; a 2-D ``(n_datasets, n_parameters)`` array is one start each.
     n_steps : int, default=500
         Adam steps, or the L-BFGS iteration budget.
     lr : float, default=0.05
@@ -179,7 +179,7 @@ def maximize(
 
     Returns
     -------
-    theta_hat : ndarray of shape (n_datasets, n_params)
+    theta_hat : ndarray of shape (n_datasets, n_parameters)
         Best point over all starts per data set.
     value : ndarray of shape (n_datasets,)
         ``log_fn`` at ``theta_hat``.
@@ -198,7 +198,7 @@ def maximize(
     if theta.ndim == 2:
         theta = theta[:, None, :]
     if theta.ndim != 3:
-        raise ValueError("init must have shape (n_datasets, n_starts, n_params).")
+        raise ValueError("init must have shape (n_datasets, n_starts, n_parameters).")
     lower, upper = bounds_tensors(bounds, theta.shape[-1], theta)
     points, values = ascend(
         log_fn, theta, lower, upper, n_steps=n_steps, lr=lr, method=method

@@ -388,3 +388,21 @@ def test_bounds_pickle_round_trip(bounds):
     u = randn(3, 5, dtype=torch.float64)
     assert torch.equal(copy(u), bounds(u))
     assert torch.equal(copy.inv(bounds(u)), bounds.inv(bounds(u)))
+
+
+def test_bounds_from_a_pickle_of_the_module_version(bounds):
+    # Before it was a Transform, BoundsTransform was an nn.Module whose pickle held
+    # the bounds among its buffers; such pickles still load.
+    state = {
+        "training": True,
+        "_parameters": {},
+        "_buffers": {"lower": bounds.lower.clone(), "upper": bounds.upper.clone()},
+        "_modules": {},
+        "n_parameters": 5,
+        "is_identity": False,
+    }
+    old = BoundsTransform.__new__(BoundsTransform)
+    old.__setstate__(state)
+    u = randn(4, 5, dtype=torch.float64)
+    assert torch.equal(old(u), bounds(u))
+    assert old.bijective and old.event_dim == 1

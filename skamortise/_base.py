@@ -23,8 +23,8 @@ from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import _check_hidden, _ndim, _parameter_names
-from ._data import Data, as_data, as_series, is_ragged
+from ._checks import _check_hidden, _ndim, _parameter_names, is_table
+from ._data import Data, as_data, as_series
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
@@ -39,6 +39,7 @@ from ._training_range import (
     check_training_range,
     record_training_range,
 )
+from .distributions.mapped import parameter_map
 from .distributions.transforms import BoundsTransform
 from .nn import (
     SERIES_NETWORKS,
@@ -103,18 +104,23 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         raise NotImplementedError
 
     def _to_training_space(self, y: np.ndarray) -> np.ndarray:
-        """Map parameters to the unbounded space the network models."""
+        """Map parameters onto the real line (the bounds' inverse; before scaling)."""
         if self.parameter_transform_ is None:
             return y
-        y = torch.tensor(np.ascontiguousarray(y))
-        return self.parameter_transform_.inverse(y).numpy()
+        y = torch.tensor(np.ascontiguousarray(y, dtype=np.float64))
+        return self.parameter_transform_.inv(y).numpy()
 
-    def _to_parameter_space(self, u: np.ndarray) -> np.ndarray:
-        """Map ``(..., n_parameters)`` training-space values into the support."""
-        if self.parameter_transform_ is None:
-            return u
-        u = torch.tensor(np.ascontiguousarray(u))
-        return self.parameter_transform_(u).numpy()
+    def _parameter_map(self, device=None) -> torch.distributions.Transform:
+        """The map from the network's scale to the parameters, on ``device``.
+
+        Standardisation (``y_loc_``, ``y_scale_``), then the bounds map: the one
+        place that composes them. Heads model ``parameter_map.inv(theta)``.
+        """
+        loc, scale = (
+            torch.as_tensor(v, dtype=torch.float64, device=device)
+            for v in (self.y_loc_, self.y_scale_)
+        )
+        return parameter_map(loc, scale, self.parameter_transform_)
 
     def _bounds_transform(self, n_parameters: int) -> BoundsTransform | None:
         bounds = getattr(self, "bounds", None)
@@ -142,7 +148,17 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         return transform
 
     def _check_family_params(self) -> None:
-        """Validate family parameters beyond ``_parameter_constraints``."""
+        """Validate family parameters beyond ``_parameter_constraints``.
+
+        Validation only: it sets nothing (see ``_set_family_attributes``).
+        """
+
+    def _set_family_attributes(self, n_parameters: int) -> None:
+        """Set the fitted attributes a family derives from its parameters.
+
+        Called once the number of parameters is known, before the head is built,
+        both when fitting and when a saved estimator is restored.
+        """
 
     # -------------------------------------------------------------------- validation
     def _event_ndim(self) -> int:
@@ -161,7 +177,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     def _is_tabular(self, X) -> bool:
         if self._is_series():
             return False
-        return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2
+        return self._event_ndim() == 1 and is_table(X)
 
     def _as_data(self, X) -> Data:
         if self._is_series():
@@ -274,7 +290,8 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         if y is None:
             target = torch.empty(len(data), 0, dtype=dtype, device=device)
         else:
-            z = (self._to_training_space(y) - self.y_loc_) / self.y_scale_
+            theta = torch.tensor(np.ascontiguousarray(y, dtype=np.float64))
+            z = self._parameter_map().inv(theta).numpy()
             # A parameter a million training sds away cannot be a sensible target
             # (and overflows float32 losses).
             if not np.abs(z).max(initial=0.0) < _MAX_STANDARDISED:
@@ -306,7 +323,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     def _check_saved_params(self) -> None:
         """Validate parameters read from a file, before anything is built from them."""
         self._validate_params()
-        copy.copy(self)._check_family_params()  # on a copy: sets no fitted attribute
+        self._check_family_params()
         _check_hidden(self.hidden_layer_sizes)
 
     def _restore_network(self, state_dict: dict, device) -> None:
@@ -317,7 +334,6 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         then match exactly (see :func:`skamortise._rebuild.rebuild_network`).
         """
         self._check_saved_params()
-        self._check_family_params()
         p, shape = (
             getattr(self, "n_parameters_", None),
             getattr(self, "event_shape_", None),
@@ -336,6 +352,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 f"to 3 positive ints; got {getattr(self, 'replicated_', None)!r}, "
                 f"{p!r} and {shape!r}."
             )
+        self._set_family_attributes(p)
         transform = self._bounds_transform(p)
         self.parameter_transform_ = (
             None if transform is None or transform.is_identity else transform
@@ -431,10 +448,6 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 for _, batch in self._chunks(data)
             ]
         )
-
-    def _from_standard(self, z: np.ndarray) -> np.ndarray:
-        """Undo the parameter standardisation (training space, not bounded space)."""
-        return z * self.y_scale_ + self.y_loc_
 
     def _validation_score_data(self, X, y):
         data = self._prepare(X)

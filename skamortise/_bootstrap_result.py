@@ -8,11 +8,12 @@ Jacobian (or None) and returns ``(n, p, 2)`` bounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from ._checks import check_alpha
 
 __all__ = ["BootstrapResult", "INTERVAL_KINDS"]
 
@@ -184,8 +185,7 @@ class BootstrapResult:
         the spread to first order. ``benchmarks/RESULTS.md`` reports measured
         coverage.
         """
-        if not isinstance(alpha, Real) or not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         if kind not in INTERVAL_KINDS:
             raise ValueError(
                 f"kind must be one of {sorted(INTERVAL_KINDS)}; got {kind!r}."

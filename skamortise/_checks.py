@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+
+from ._data import is_ragged
 
 
 def check_n_samples(n_samples) -> int:
@@ -14,12 +16,52 @@ def check_n_samples(n_samples) -> int:
     return int(n_samples)
 
 
+def check_alpha(alpha) -> float:
+    """``alpha`` (one minus a credibility or confidence) in (0, 1), or a ValueError."""
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    return float(alpha)
+
+
+def check_levels(levels, name: str = "quantiles") -> np.ndarray:
+    """Quantile levels: a non-empty, strictly increasing 1-D sequence in (0, 1).
+
+    The one rule for every estimator that returns quantiles.
+    """
+    try:
+        values = np.asarray(levels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a sequence of numbers; got {levels!r}."
+        ) from None
+    values = np.atleast_1d(values)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence; got {levels!r}.")
+    if not ((values > 0) & (values < 1)).all():
+        raise ValueError(f"{name} must lie strictly between 0 and 1; got {levels!r}.")
+    if values.size > 1 and not (np.diff(values) > 0).all():
+        raise ValueError(
+            f"{name} must be strictly increasing without duplicates; got {levels!r}."
+        )
+    return values
+
+
 def _check_scales(loc, scale, name: str) -> None:
     if not (np.isfinite(loc).all() and np.isfinite(scale).all()):
         raise ValueError(
             f"{name} has values too large to standardise (their mean or standard "
             "deviation overflows float64); rescale them before fitting."
         )
+
+
+def is_table(X) -> bool:
+    """Whether ``X`` is a 2-D table (one vector per data set, at most 2 axes).
+
+    The one layout rule of the estimators and the summary transformers: tables go
+    through sklearn's ``validate_data``; replicated, ragged and gridded data through
+    :func:`skamortise._data.as_data`.
+    """
+    return not is_ragged(X) and _ndim(X) <= 2
 
 
 def _ndim(X) -> int:

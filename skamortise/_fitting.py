@@ -187,6 +187,7 @@ class FittingMixin:
             self.x_loc_, self.x_scale_, self.y_loc_, self.y_scale_ = moments
             _check_scales(self.x_loc_, self.x_scale_, "X")
             _check_scales(self.y_loc_, self.y_scale_, "y")
+            self._set_family_attributes(n_parameters)
             network = self._new_network(table, n_parameters, init_seed)
         else:
             network = self.network_

@@ -78,7 +78,9 @@ class OutputConfigMixin:
 class OutputMixin(OutputConfigMixin):
     """Arrays by default, labelled pandas objects under ``set_output("pandas")``.
 
-    Expects ``parameter_names_`` and ``_y_ndim`` on the fitted estimator.
+    Reads ``parameter_names_`` (default ``theta_j``), ``_y_ndim`` (estimates are
+    1-D when ``y`` was, or when they come 1-D) and, for probabilities,
+    ``classes_`` from the fitted estimator.
     """
 
     def _index(self, X, n):
@@ -86,13 +88,18 @@ class OutputMixin(OutputConfigMixin):
             return X.index
         return range(n)
 
+    def _names(self, n_parameters: int) -> list[str]:
+        names = getattr(self, "parameter_names_", None)
+        if names is None or len(names) != n_parameters:
+            return [f"theta_{j}" for j in range(n_parameters)]
+        return list(names)
+
     def _output_estimates(self, values: np.ndarray, X):
         _check_finite_output(values)
-        one_d = self._y_ndim == 1
+        one_d = values.ndim == 1 or getattr(self, "_y_ndim", None) == 1
         if self._pandas():
-            return estimates_frame(
-                values, self.parameter_names_, self._index(X, len(values)), one_d
-            )
+            names = self._names(1 if one_d else values.shape[1])
+            return estimates_frame(values, names, self._index(X, len(values)), one_d)
         return values.reshape(-1) if one_d else values
 
     def _output_levels(self, values: np.ndarray, X, levels, level_name: str):
@@ -100,7 +107,7 @@ class OutputMixin(OutputConfigMixin):
         if self._pandas():
             return levels_frame(
                 values,
-                self.parameter_names_,
+                self._names(values.shape[1]),
                 levels,
                 self._index(X, len(values)),
                 level_name,
@@ -111,6 +118,14 @@ class OutputMixin(OutputConfigMixin):
         _check_finite_output(values)
         if self._pandas():
             return samples_frame(
-                values, self.parameter_names_, self._index(X, len(values))
+                values, self._names(values.shape[2]), self._index(X, len(values))
+            )
+        return values
+
+    def _output_proba(self, values: np.ndarray, X):
+        """``(n, n_classes)`` probabilities (or their logs), columns ``classes_``."""
+        if self._pandas():
+            return pd.DataFrame(
+                values, index=self._index(X, len(values)), columns=list(self.classes_)
             )
         return values

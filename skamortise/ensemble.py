@@ -13,11 +13,7 @@ import os
 from numbers import Integral
 
 import numpy as np
-import torch
-from scipy.special import logsumexp
-from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
-from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils._tags import get_tags
@@ -25,20 +21,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from . import _output
-from ._checks import check_n_samples
-from ._output import OutputConfigMixin
-from ._runtime import torch_generator
+from ._checks import check_alpha, check_n_samples
+from ._combiners import ClassifierCombiner, PointCombiner, combiner_for
+from ._output import OutputMixin
 from ._seeds import draw_seed
-from .inference import prior_log_density, sample_log_density
 
 __all__ = ["NeuralEnsemble"]
-
-# Levels of each member's quantile function pooled into the mixture's quantiles.
-_N_MIXTURE_LEVELS = 200
-# Shuffled pairs per dependent pair, and their seed, when scoring ratio ensembles.
-_N_SHUFFLES = 4
-_SCORE_SEED = 0
 
 
 def _members_have(*methods: str):
@@ -63,7 +51,7 @@ def _fit_member(estimator, method: str, args: tuple, kwargs: dict):
     return estimator
 
 
-class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
+class NeuralEnsemble(MetaEstimatorMixin, OutputMixin, BaseEstimator):
     """An ensemble of one estimator trained from ``n_estimators`` different seeds.
 
     Each member is a clone of ``estimator`` whose ``random_state`` is a seed drawn
@@ -250,24 +238,15 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         return hasattr(self, "estimators_")
 
     # ---------------------------------------------------------------- combining
-    def _outputs(self, method: str, *args, **kwargs) -> list[np.ndarray]:
-        """Every member's ``method`` output, as float arrays."""
+    def _combiner(self) -> PointCombiner:
+        """The members' family's combiner (see :mod:`skamortise._combiners`)."""
         check_is_fitted(self)
-        with config_context(transform_output="default"):
-            return [
-                np.asarray(getattr(member, method)(*args, **kwargs))
-                for member in self.estimators_
-            ]
+        return combiner_for(self.estimators_)
 
-    def _is_classifier(self) -> bool:
-        return hasattr(self.estimators_[0], "predict_proba")
-
-    def _is_posterior(self) -> bool:
-        first = self.estimators_[0]
-        return hasattr(first, "log_prob") and hasattr(first, "sample")
-
-    def _is_ratio(self) -> bool:
-        return hasattr(self.estimators_[0], "log_ratio")
+    @property
+    def parameter_names_(self) -> list[str] | None:
+        """The members' parameter names (labels of the pandas outputs)."""
+        return getattr(self.estimators_[0], "parameter_names_", None)
 
     def predict(self, X):
         """Average of the members' estimates (the most probable class for classifiers).
@@ -282,17 +261,10 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         y_pred : ndarray of shape (n_datasets, n_parameters) or (n_datasets,)
             Float64 estimates (class labels for classifiers).
         """
-        check_is_fitted(self)
-        if self._is_classifier():
-            proba = np.mean(self._outputs("predict_proba", X), axis=0)
-            return self.classes_[np.argmax(proba, axis=1)]
-        return self._estimates(np.mean(self._outputs("predict", X), axis=0), X)
-
-    def _mixture_quantiles(self, X, levels: np.ndarray) -> np.ndarray:
-        """Quantiles of the equal-weight mixture, pooling member quantile grids."""
-        grid = (np.arange(_N_MIXTURE_LEVELS) + 0.5) / _N_MIXTURE_LEVELS
-        pooled = np.concatenate(self._outputs("predict_quantiles", X, grid), axis=-1)
-        return np.moveaxis(np.quantile(pooled, levels, axis=-1), 0, -1)
+        combiner = self._combiner()
+        if isinstance(combiner, ClassifierCombiner):
+            return combiner.predict(X)
+        return self._output_estimates(combiner.predict(X), X)
 
     @available_if(_members_have("predict_quantiles"))
     def predict_quantiles(self, X, quantiles=None):
@@ -306,28 +278,16 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         X : array-like or list of arrays
             Data sets.
         quantiles : sequence of float, default=None
-            Levels; None means the members' default levels (the trained ones for
-            quantile estimators, ``(0.025, 0.5, 0.975)`` for posterior ones).
+            Levels, strictly increasing in (0, 1); None means the members' default
+            levels (the trained ones for quantile estimators, ``(0.025, 0.5,
+            0.975)`` for posterior ones).
 
         Returns
         -------
         q : ndarray of shape (n_datasets, n_parameters, n_quantiles)
         """
-        check_is_fitted(self)
-        if self._is_posterior():
-            levels = np.atleast_1d(
-                np.asarray(
-                    (0.025, 0.5, 0.975) if quantiles is None else quantiles, float
-                )
-            )
-            if levels.ndim != 1 or not ((levels >= 0) & (levels <= 1)).all():
-                raise ValueError(f"quantiles must lie in [0, 1]; got {quantiles!r}.")
-            values = self._mixture_quantiles(X, levels)
-        else:
-            values = np.mean(self._outputs("predict_quantiles", X, quantiles), axis=0)
-            member_levels = getattr(self.estimators_[0], "quantiles_", None)
-            levels = member_levels if quantiles is None else quantiles
-        return self._levels(values, X, np.asarray(levels).tolist(), "quantile")
+        values, levels = self._combiner().predict_quantiles(X, quantiles)
+        return self._output_levels(values, X, levels.tolist(), "quantile")
 
     @available_if(_members_have("predict_interval"))
     def predict_interval(self, X, alpha=0.05):
@@ -347,14 +307,9 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         interval : ndarray of shape (n_datasets, n_parameters, 2)
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
-        check_is_fitted(self)
-        if self._is_posterior():
-            values = self._mixture_quantiles(X, np.array([alpha / 2, 1 - alpha / 2]))
-        else:
-            values = np.mean(self._outputs("predict_interval", X, alpha=alpha), axis=0)
-        return self._levels(values, X, ["lower", "upper"], "bound")
+        alpha = check_alpha(alpha)
+        values = self._combiner().predict_interval(X, alpha)
+        return self._output_levels(values, X, ["lower", "upper"], "bound")
 
     @available_if(_members_have("log_prob"))
     def log_prob(self, X, y):
@@ -371,8 +326,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         log_prob : ndarray of shape (n_datasets,)
         """
-        values = np.stack(self._outputs("log_prob", X, y))
-        return logsumexp(values, axis=0) - np.log(len(values))
+        return self._combiner().log_prob(X, y)
 
     @available_if(_members_have("log_ratio"))
     def log_ratio(self, X, y):
@@ -390,7 +344,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         log_ratio : ndarray of shape (n_datasets,) or (n_datasets, k)
         """
-        return np.mean(self._outputs("log_ratio", X, y), axis=0)
+        return self._combiner().log_ratio(X, y)
 
     @available_if(_members_have("sample"))
     def sample(
@@ -432,73 +386,20 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         samples : ndarray of shape (n_datasets, n_samples, n_parameters)
         """
-        check_is_fitted(self)
+        combiner = self._combiner()
         n_samples = check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        if self._is_ratio():
-            if method not in ("mcmc", "importance"):
-                raise ValueError(
-                    f"method must be 'mcmc' or 'importance'; got {method!r}."
-                )
-            values = self._sample_ratio(
-                X, n_samples, prior, rng, method, n_chains, warmup, thin
-            )
-        else:
-            if prior is not None:
-                raise ValueError(
-                    "prior applies to ratio estimators only; a posterior "
-                    "estimator's prior is the one it was trained under."
-                )
-            values = self._sample_mixture(X, n_samples, rng)
-        return self._samples(values, X)
-
-    def _sample_mixture(self, X, n_samples: int, rng) -> np.ndarray:
-        seeds = draw_seed(rng, size=len(self.estimators_))
-        draws = np.stack(
-            [
-                np.asarray(
-                    self._call(member, "sample", X, n_samples, random_state=int(seed))
-                )
-                for member, seed in zip(self.estimators_, seeds, strict=True)
-            ]
-        )  # (K, n, s, p)
-        pick = rng.randint(len(draws), size=draws.shape[1:3])
-        return np.take_along_axis(draws, pick[None, ..., None], axis=0)[0]
-
-    def _call(self, member, method, *args, **kwargs):
-        with config_context(transform_output="default"):
-            return getattr(member, method)(*args, **kwargs)
-
-    def _sample_ratio(self, X, n_samples, prior, rng, method, n_chains, warmup, thin):
-        members = self.estimators_
-        first = members[0]
-        log_ratios = [member.log_ratio_function(X) for member in members]
-        if prior is None:
-            prior = getattr(first, "proposal_", None)
-        log_prior, _ = prior_log_density(prior)
-
-        def log_fn(theta):
-            mean = sum(log_r(theta) for log_r in log_ratios) / len(log_ratios)
-            return log_prior(theta) + mean
-
-        like = log_ratios[0].summary
-        lower = torch.as_tensor(np.max([m.support_[0] for m in members], axis=0))
-        upper = torch.as_tensor(np.min([m.support_[1] for m in members], axis=0))
-        lower, upper = lower.to(like), upper.to(like)
-        generator = torch_generator(draw_seed(rng))
-        samples, _ = sample_log_density(
-            log_fn,
-            lower,
-            upper,
-            len(like),
+        values = combiner.sample(
+            X,
             n_samples,
+            rng,
+            prior,
             method=method,
             n_chains=n_chains,
             warmup=warmup,
             thin=thin,
-            generator=generator,
         )
-        return np.asarray(samples, dtype=np.float64)
+        return self._output_samples(values, X)
 
     # ---------------------------------------------------------- classification
     @available_if(_members_have("predict_proba"))
@@ -515,7 +416,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         proba : ndarray of shape (n_datasets, n_classes)
             Columns ordered as ``classes_``.
         """
-        return self._proba_output(np.mean(self._outputs("predict_proba", X), axis=0), X)
+        return self._output_proba(self._combiner().predict_proba(X), X)
 
     @available_if(_members_have("predict_proba"))
     def predict_log_proba(self, X):
@@ -530,15 +431,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_datasets, n_classes)
         """
-        check_is_fitted(self)
-        return self._proba_output(self._log_proba(X), X)
-
-    def _log_proba(self, X) -> np.ndarray:
-        if hasattr(self.estimators_[0], "predict_log_proba"):
-            values = np.stack(self._outputs("predict_log_proba", X))
-            return logsumexp(values, axis=0) - np.log(len(values))
-        with np.errstate(divide="ignore"):
-            return np.log(np.mean(self._outputs("predict_proba", X), axis=0))
+        return self._output_proba(self._combiner().predict_log_proba(X), X)
 
     @available_if(_members_have("bayes_factor"))
     def bayes_factor(self, X, i, j, *, log=False):
@@ -560,12 +453,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         -------
         bayes_factor : ndarray of shape (n_datasets,)
         """
-        check_is_fitted(self)
-        a, b = (_class_index(self.classes_, label) for label in (i, j))
-        log_proba = self._log_proba(X)
-        prior = np.asarray(self.estimators_[0].class_prior_, dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            value = log_proba[:, a] - log_proba[:, b] - np.log(prior[a] / prior[b])
+        value = self._combiner().log_bayes_factor(X, i, j)
         return value if log else np.exp(value)
 
     # ------------------------------------------------------------------- score
@@ -593,83 +481,7 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         """
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by score.")
-        check_is_fitted(self)
-        if self._is_classifier():
-            return float(accuracy_score(y, self.predict(X)))
-        if self._is_posterior():
-            return float(np.mean(self.log_prob(X, y)))
-        theta = np.asarray(y, dtype=np.float64)
-        if self._is_ratio():
-            return self._ratio_score(X, theta)
-        theta = theta.reshape(len(theta), -1)
-        scale = theta.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        if hasattr(self.estimators_[0], "predict_quantiles"):
-            levels = getattr(self.estimators_[0], "quantiles_", None)
-            # Members trained for any level are scored on a fixed grid of levels.
-            levels = np.arange(1, 20) / 20 if levels is None else np.asarray(levels)
-            q = np.mean(self._outputs("predict_quantiles", X, levels), axis=0)
-            u = (theta[..., None] - q) / scale[:, None]
-            return -float(np.mean((u * (levels - (u < 0))).sum(axis=-1)))
-        estimate = np.mean(self._outputs("predict", X), axis=0).reshape(theta.shape)
-        return -float(np.mean(((estimate - theta) / scale) ** 2))
-
-    def _ratio_score(self, X, theta: np.ndarray) -> float:
-        theta = theta.reshape(len(theta), -1)
-        shuffle = np.random.default_rng(_SCORE_SEED)
-        order = np.stack([shuffle.permutation(len(theta)) for _ in range(_N_SHUFFLES)])
-        pairs = np.concatenate([theta[:, None], theta[order.T]], axis=1)
-        log_r = self.log_ratio(X, pairs)
-        # -log sigmoid(l) for dependent pairs, -log(1 - sigmoid(l)) for shuffled.
-        joint = np.logaddexp(0.0, -log_r[:, 0]).mean()
-        marginal = np.logaddexp(0.0, log_r[:, 1:]).mean()
-        return -float(joint + marginal) / 2
-
-    # ------------------------------------------------------------------ output
-    def _names(self, n_parameters: int) -> list[str]:
-        names = getattr(self.estimators_[0], "parameter_names_", None)
-        if names is None or len(names) != n_parameters:
-            names = [f"theta_{j}" for j in range(n_parameters)]
-        return list(names)
-
-    def _index(self, X, n: int):
-        return X.index if hasattr(X, "index") and len(X.index) == n else range(n)
-
-    def _estimates(self, values: np.ndarray, X):
-        if not self._pandas():
-            return values
-        one_d = values.ndim == 1
-        names = self._names(1 if one_d else values.shape[1])
-        return _output.estimates_frame(
-            values, names, self._index(X, len(values)), one_d
-        )
-
-    def _levels(self, values: np.ndarray, X, levels, level_name: str):
-        if not self._pandas():
-            return values
-        return _output.levels_frame(
-            values,
-            self._names(values.shape[1]),
-            levels,
-            self._index(X, len(values)),
-            level_name,
-        )
-
-    def _samples(self, values: np.ndarray, X):
-        if not self._pandas():
-            return values
-        return _output.samples_frame(
-            values, self._names(values.shape[2]), self._index(X, len(values))
-        )
-
-    def _proba_output(self, values: np.ndarray, X):
-        if not self._pandas():
-            return values
-        import pandas as pd
-
-        return pd.DataFrame(
-            values, index=self._index(X, len(values)), columns=list(self.classes_)
-        )
+        return self._combiner().score(X, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -681,10 +493,3 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputConfigMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         tags.non_deterministic = inner.non_deterministic
         return tags
-
-
-def _class_index(classes: np.ndarray, label) -> int:
-    where = np.flatnonzero(classes == label)
-    if len(where) != 1:
-        raise ValueError(f"{label!r} is not a class label; classes_ is {classes!r}.")
-    return int(where[0])

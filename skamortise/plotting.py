@@ -296,9 +296,9 @@ def plot_sbc_ranks(
     scale = sizes.mean() / sizes
     share = sizes / (result.n_posterior_samples + 1)
     tail = (1 - band) / 2
-    low = stats.binom.ppf(tail, result.n_sims, share) * scale
-    high = stats.binom.ppf(1 - tail, result.n_sims, share) * scale
-    fig, axes = panels(fig, 1, result.n_params)
+    low = stats.binom.ppf(tail, result.n_datasets, share) * scale
+    high = stats.binom.ppf(1 - tail, result.n_datasets, share) * scale
+    fig, axes = panels(fig, 1, result.n_parameters)
     # Rank cells are drawn from -0.5 so that integer ranks sit in their cell's middle.
     left = edges[:-1] - 0.5
     for j, name in enumerate(result.parameter_names):
@@ -314,7 +314,7 @@ def plot_sbc_ranks(
             alpha=0.35,
             linewidth=0,
         )
-        ax.axhline(result.n_sims * sizes.mean() / sizes.sum(), color="0.2", lw=1)
+        ax.axhline(result.n_datasets * sizes.mean() / sizes.sum(), color="0.2", lw=1)
         ax.set_xlim(-0.5, result.n_posterior_samples + 0.5)
         ax.set_xlabel(f"rank of {name}")
         ax.set_ylabel("count")
@@ -387,14 +387,14 @@ def plot_sbc_ecdf(
     _require_ranks(result)
     n_ranks = result.n_posterior_samples + 1
     grid = np.arange(1, n_ranks) / n_ranks
-    half_width = _ecdf_band(result.n_sims, n_ranks, band, n_band_sims, random_state)
+    half_width = _ecdf_band(result.n_datasets, n_ranks, band, n_band_sims, random_state)
     reference = 0.0 if difference else grid
-    fig, axes = panels(fig, 1, result.n_params)
+    fig, axes = panels(fig, 1, result.n_parameters)
     for j, name in enumerate(result.parameter_names):
         ax = axes[0, j]
         # ECDF at rank k: share of ranks <= k, for k = 0 .. L - 1 (it is 1 at L).
         ecdf = np.cumsum(np.bincount(result.ranks[:, j], minlength=n_ranks))[:-1]
-        ecdf = ecdf / result.n_sims
+        ecdf = ecdf / result.n_datasets
         ax.fill_between(
             grid,
             reference - half_width,

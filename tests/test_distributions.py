@@ -12,7 +12,7 @@ from torch.distributions import MultivariateNormal
 from skamortise.distributions import (
     DISTRIBUTIONS,
     BoundsTransform,
-    GaussianMixture,
+    MultivariateGaussianMixture,
     build_distribution,
 )
 
@@ -173,7 +173,7 @@ def test_gaussian_matches_full_covariance_reference():
 def test_mixture_matches_sum_of_components():
     head = make_head("mixture", 2)
     dist = head(randn(4, CONTEXT))
-    assert isinstance(dist, GaussianMixture)
+    assert isinstance(dist, MultivariateGaussianMixture)
     theta = randn(4, 2, seed=1)
     covariance = dist.scale_tril @ dist.scale_tril.mT
     components = MultivariateNormal(dist.loc, covariance_matrix=covariance)
@@ -296,7 +296,7 @@ def test_bounds_round_trip(bounds, dtype):
     u = randn(50, 5, dtype=dtype) * 3
     theta = bounds(u)
     assert theta.dtype == dtype
-    torch.testing.assert_close(bounds.inverse(theta), u, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(bounds.inv(theta), u, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("value", [-50.0, 50.0])
@@ -313,7 +313,7 @@ def test_bounds_respect_support_at_extremes(bounds, value, dtype):
     (theta.sum() + log_det.sum()).backward()
     assert torch.isfinite(u.grad).all()
     # Values on a bound map back to finite numbers.
-    assert torch.isfinite(bounds.inverse(theta.detach())).all()
+    assert torch.isfinite(bounds.inv(theta.detach())).all()
 
 
 def test_bounds_log_det_matches_autograd(bounds):
@@ -351,3 +351,58 @@ def test_bounds_reject_wrong_length():
         BoundsTransform.from_bounds([(0, 1), (0, 1)], n_parameters=3)
     with pytest.raises(ValueError, match="same length"):
         BoundsTransform([0.0, 0.0], [1.0])
+
+
+def test_bounds_is_a_torch_transform(bounds):
+    # The one bounds map is a Transform: it composes into a TransformedDistribution
+    # whose density is the base density with the Jacobian of the map.
+    assert isinstance(bounds, torch.distributions.Transform)
+    assert bounds.bijective and bounds.event_dim == 1
+    base = torch.distributions.Independent(
+        torch.distributions.Normal(torch.zeros(5, dtype=torch.float64), 1.0), 1
+    )
+    mapped = torch.distributions.TransformedDistribution(base, [bounds])
+    u = randn(7, 5, dtype=torch.float64)
+    theta = bounds(u)
+    expected = base.log_prob(u) - bounds.log_abs_det_jacobian(u, theta)
+    torch.testing.assert_close(mapped.log_prob(theta), expected, rtol=1e-6, atol=1e-8)
+    assert bounds.domain.check(u).all()
+    assert bounds.codomain.check(theta).all()
+
+
+def test_bounds_codomain_is_the_open_box(bounds):
+    inside = bounds(torch.zeros(1, 5, dtype=torch.float64))
+    assert bounds.codomain.check(inside).all()
+    for j, (low, high) in enumerate(BOUNDS):
+        for edge in (low, high):
+            if edge is not None:
+                on_edge = inside.clone()
+                on_edge[0, j] = edge
+                assert not bounds.codomain.check(on_edge).any()
+
+
+def test_bounds_pickle_round_trip(bounds):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(bounds))
+    u = randn(3, 5, dtype=torch.float64)
+    assert torch.equal(copy(u), bounds(u))
+    assert torch.equal(copy.inv(bounds(u)), bounds.inv(bounds(u)))
+
+
+def test_bounds_from_a_pickle_of_the_module_version(bounds):
+    # Before it was a Transform, BoundsTransform was an nn.Module whose pickle held
+    # the bounds among its buffers; such pickles still load.
+    state = {
+        "training": True,
+        "_parameters": {},
+        "_buffers": {"lower": bounds.lower.clone(), "upper": bounds.upper.clone()},
+        "_modules": {},
+        "n_parameters": 5,
+        "is_identity": False,
+    }
+    old = BoundsTransform.__new__(BoundsTransform)
+    old.__setstate__(state)
+    u = randn(4, 5, dtype=torch.float64)
+    assert torch.equal(old(u), bounds(u))
+    assert old.bijective and old.event_dim == 1

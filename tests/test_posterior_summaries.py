@@ -13,7 +13,7 @@ from scipy import integrate, optimize, special, stats
 
 from skamortise import NeuralPosteriorEstimator
 from skamortise.distributions.gaussian import MultivariateGaussian
-from skamortise.distributions.mixture import GaussianMixture
+from skamortise.distributions.mixture import MultivariateGaussianMixture
 
 LEVELS = np.array([0.025, 0.1, 0.5, 0.9, 0.975])
 BOUNDS = [(None, None), (0.0, None)]
@@ -42,7 +42,7 @@ def test_gaussian_marginal_quantiles_match_scipy():
 
 def test_mixture_marginal_quantiles_solve_the_scipy_cdf():
     logits, loc, cov = _random_mixture()
-    mix = GaussianMixture(logits, loc, torch.linalg.cholesky(cov))
+    mix = MultivariateGaussianMixture(logits, loc, torch.linalg.cholesky(cov))
     q = mix.marginal_quantiles(torch.as_tensor(LEVELS)).numpy()
     weights = special.softmax(logits.numpy(), axis=-1)
     sd = np.sqrt(np.diagonal(cov.numpy(), axis1=-2, axis2=-1))
@@ -67,7 +67,7 @@ def test_marginal_quadrature_matches_scipy(family):
         dist = MultivariateGaussian(loc[:, 0], scale_tril=tril[:, 0])
         weights, loc, cov = np.ones((3, 1)), loc[:, :1], cov[:, :1]
     else:
-        dist = GaussianMixture(logits, loc, tril)
+        dist = MultivariateGaussianMixture(logits, loc, tril)
         weights = special.softmax(logits.numpy(), axis=-1)
     nodes, node_weights = dist.marginal_quadrature()
     sigmoid = (node_weights[..., None] * torch.sigmoid(nodes)).sum(0).numpy()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from .._checks import check_alpha
 from ._readers import (
     as_parameters,
     draw_seed,
@@ -163,8 +164,7 @@ def assess(
     >>> round(float(result.risk()["risk"].iloc[0]), 1)  # Bayes risk 1/2
     0.5
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
+    alpha = check_alpha(alpha)
     resolve_loss(loss)
     if not isinstance(estimators, Mapping):
         estimators = {type(estimators).__name__: estimators}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecation import renamed_property
 from ._readers import DEFAULT_LEVELS, quantile_level_index
 
 __all__ = ["SBCResult"]
@@ -26,7 +27,7 @@ class SBCResult:
 
     Attributes
     ----------
-    ranks : ndarray of shape (n_sims, n_parameters) of int, or None
+    ranks : ndarray of shape (n_datasets, n_parameters) of int, or None
         Number of posterior draws below the true parameter, in ``{0, ..., L}``;
         ties, which only discrete posteriors produce, are broken at random.
     n_posterior_samples : int or None
@@ -35,10 +36,10 @@ class SBCResult:
         One name per parameter.
     quantile_levels : ndarray of shape (n_quantiles,) or None
         The estimator's quantile levels (quantile estimators only).
-    exceedances : ndarray of shape (n_sims, n_parameters, n_quantiles) of bool, \
+    exceedances : ndarray of shape (n_datasets, n_parameters, n_quantiles) of bool, \
             or None
         Whether each predicted quantile lies above the truth (quantile estimators).
-    jitter : ndarray of shape (n_sims, n_parameters)
+    jitter : ndarray of shape (n_datasets, n_parameters)
         Uniform draws on [0, 1) that spread each integer rank over its cell for
         the continuous checks (see :meth:`fractional_ranks`).
 
@@ -64,18 +65,23 @@ class SBCResult:
         if self.ranks is None and self.exceedances is None:
             raise ValueError("an SBCResult needs ranks or exceedances.")
         if self.jitter is None:
-            self.jitter = np.random.default_rng(0).random((self.n_sims, self.n_params))
+            self.jitter = np.random.default_rng(0).random(
+                (self.n_datasets, self.n_parameters)
+            )
 
     @property
-    def n_sims(self) -> int:
-        """Number of simulations."""
+    def n_datasets(self) -> int:
+        """Number of simulated data sets (one true parameter each)."""
         source = self.ranks if self.ranks is not None else self.exceedances
         return int(source.shape[0])
 
     @property
-    def n_params(self) -> int:
+    def n_parameters(self) -> int:
         """Number of parameters."""
         return len(self.parameter_names)
+
+    n_sims = renamed_property("n_datasets", "n_sims")
+    n_params = renamed_property("n_parameters", "n_params")
 
     @property
     def is_quantile(self) -> bool:
@@ -90,7 +96,7 @@ class SBCResult:
             )
 
     def fractional_ranks(self) -> np.ndarray:
-        """Ranks mapped into (0, 1): ``(rank + jitter) / (L + 1)``, ``(n_sims, p)``.
+        """Ranks mapped into (0, 1): ``(rank + jitter) / (L + 1)``, ``(n_datasets, p)``.
 
         A calibrated posterior makes the integer rank uniform on ``{0, ..., L}``;
         adding an independent uniform jitter in [0, 1) spreads each rank evenly over
@@ -106,7 +112,7 @@ class SBCResult:
         Parameters
         ----------
         n_bins : int, default=None
-            Number of bins; by default ``min(L + 1, max(2, n_sims // 20))``, about
+            Number of bins; by default ``min(L + 1, max(2, n_datasets // 20))``, about
             20 expected counts per bin. When ``L + 1`` is not a multiple of
             ``n_bins`` the bins differ in size by one rank.
 
@@ -120,14 +126,17 @@ class SBCResult:
         self._require_ranks("rank_counts")
         n_ranks = self.n_posterior_samples + 1
         if n_bins is None:
-            n_bins = min(n_ranks, max(2, self.n_sims // 20))
+            n_bins = min(n_ranks, max(2, self.n_datasets // 20))
         n_bins = int(min(n_bins, n_ranks))
         sizes = np.full(n_bins, n_ranks // n_bins)
         sizes[: n_ranks % n_bins] += 1
         edges = np.concatenate([[0], np.cumsum(sizes)])
         which = np.searchsorted(edges, self.ranks, side="right") - 1
         counts = np.stack(
-            [np.bincount(which[:, j], minlength=n_bins) for j in range(self.n_params)],
+            [
+                np.bincount(which[:, j], minlength=n_bins)
+                for j in range(self.n_parameters)
+            ],
             axis=1,
         )
         return counts, edges
@@ -173,13 +182,13 @@ class SBCResult:
             shares = np.diff(np.concatenate([[0.0], self.quantile_levels, [1.0]]))
             for j, name in enumerate(self.parameter_names):
                 observed = np.bincount(cells[:, j], minlength=n_quantiles + 1)
-                chi2 = stats.chisquare(observed, shares * self.n_sims)
+                chi2 = stats.chisquare(observed, shares * self.n_datasets)
                 rows.append(_test_row(name, np.nan, np.nan, chi2, n_quantiles + 1))
             return pd.DataFrame(rows)
 
         counts, edges = self.rank_counts(n_bins)
         sizes = np.diff(edges)
-        expected = self.n_sims * sizes / sizes.sum()
+        expected = self.n_datasets * sizes / sizes.sum()
         u = self.fractional_ranks()
         for j, name in enumerate(self.parameter_names):
             ks = stats.kstest(u[:, j], "uniform")
@@ -278,7 +287,7 @@ class SBCResult:
             for j, name in enumerate(self.parameter_names):
                 row = _coverage_row(name, tau, below[:, j])
                 hits = int(below[:, j].sum())
-                row["pvalue"] = stats.binomtest(hits, self.n_sims, tau).pvalue
+                row["pvalue"] = stats.binomtest(hits, self.n_datasets, tau).pvalue
                 rows.append(row)
         return pd.DataFrame(rows)
 

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.utils import check_random_state
 
+from .._deprecation import renamed_property
 from .._matplotlib import single_axes
 from ._readers import as_parameters, draw_seed, n_datasets, posterior_samples
 
@@ -31,16 +32,16 @@ class TARPResult:
 
     Attributes
     ----------
-    counts : ndarray of shape (n_sims,) of int
+    counts : ndarray of shape (n_datasets,) of int
         Posterior draws closer to the reference point than the truth, in
         ``{0, ..., n_samples}``; ties, which only discrete posteriors produce, are
         broken at random.
     n_samples : int
         Posterior draws per test pair.
-    jitter : ndarray of shape (n_sims,)
+    jitter : ndarray of shape (n_datasets,)
         Uniform draws on [0, 1) that spread each count over its cell (see
         :attr:`credibility`).
-    references : ndarray of shape (n_sims, n_parameters)
+    references : ndarray of shape (n_datasets, n_parameters)
         The reference points, in parameter units.
 
     Examples
@@ -60,9 +61,11 @@ class TARPResult:
     references: np.ndarray = field(repr=False)
 
     @property
-    def n_sims(self) -> int:
-        """Number of test pairs."""
+    def n_datasets(self) -> int:
+        """Number of test pairs (data sets with their true parameters)."""
         return len(self.counts)
+
+    n_sims = renamed_property("n_datasets", "n_sims")
 
     @property
     def credibility(self) -> np.ndarray:
@@ -98,7 +101,7 @@ class TARPResult:
             {
                 "level": levels,
                 "coverage": (u[None, :] < levels[:, None]).mean(axis=1),
-                "se": np.sqrt(levels * (1 - levels) / self.n_sims),
+                "se": np.sqrt(levels * (1 - levels) / self.n_datasets),
             }
         )
 
@@ -143,7 +146,7 @@ class TARPResult:
         fig, ax = single_axes(ax, figsize=(4, 4))
         table = self.expected_coverage()
         alpha = table["level"].to_numpy()
-        half = stats.kstwo.ppf(level, self.n_sims)
+        half = stats.kstwo.ppf(level, self.n_datasets)
         ax.fill_between(
             alpha,
             np.clip(alpha - half, 0, 1),
@@ -183,11 +186,11 @@ def tarp(
     X : array-like or list of array-like
         Test data simulated from the prior predictive, one data set per row of
         ``y``.
-    y : array-like of shape (n_sims, n_parameters) or (n_sims,)
+    y : array-like of shape (n_datasets, n_parameters) or (n_datasets,)
         The parameters that generated ``X``.
     n_samples : int, default=1000
         Posterior draws per test pair.
-    references : array-like of shape (n_sims, n_parameters), default=None
+    references : array-like of shape (n_datasets, n_parameters), default=None
         Reference points, one per test pair, independent of the truths; by default
         uniform draws over the box that ``y`` spans.
     normalize : bool, default=True

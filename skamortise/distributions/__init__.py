@@ -9,7 +9,7 @@ Every head is a :class:`torch.nn.Module` whose call on a context tensor of shape
 from ._registry import DISTRIBUTIONS, build_distribution
 from .coupling import AffineCouplingFlow, CouplingFlowDistribution
 from .gaussian import GaussianHead
-from .mixture import GaussianMixture, GaussianMixtureHead
+from .mixture import GaussianMixtureHead, MultivariateGaussianMixture
 from .spline import MaskedAutoregressiveFlow, NeuralSplineFlow
 from .transforms import BoundsTransform
 
@@ -19,9 +19,23 @@ __all__ = [
     "BoundsTransform",
     "CouplingFlowDistribution",
     "GaussianHead",
-    "GaussianMixture",
     "GaussianMixtureHead",
     "MaskedAutoregressiveFlow",
+    "MultivariateGaussianMixture",
     "NeuralSplineFlow",
     "build_distribution",
 ]
+
+
+def __getattr__(name: str):
+    # GaussianMixture named both this distribution and the simulator in
+    # skamortise.models; the distribution is now MultivariateGaussianMixture.
+    if name == "GaussianMixture":
+        from .._deprecation import warn_renamed
+
+        warn_renamed(
+            "skamortise.distributions.GaussianMixture",
+            "skamortise.distributions.MultivariateGaussianMixture",
+        )
+        return MultivariateGaussianMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

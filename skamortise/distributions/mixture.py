@@ -23,7 +23,7 @@ _ROOT_TOLERANCE = 2.0**-44
 _MAX_ROOT_STEPS = 200
 
 
-class GaussianMixture(Distribution):
+class MultivariateGaussianMixture(Distribution):
     """Mixture of ``K`` multivariate Gaussians with full covariance matrices.
 
     Parameters
@@ -279,10 +279,10 @@ class GaussianMixtureHead(nn.Module):
             start = torch.randn(k * p, generator=generator, dtype=last.bias.dtype)
             last.bias[k : k + k * p] = start
 
-    def forward(self, context: Tensor) -> GaussianMixture:
+    def forward(self, context: Tensor) -> MultivariateGaussianMixture:
         """Return ``q(theta | context)`` with batch shape ``context.shape[:-1]``."""
         logits, loc, raw = self.net(context).split(self._sizes, dim=-1)
         k, p = self.n_components, self.n_parameters
         loc = loc.unflatten(-1, (k, p))
         raw = raw.unflatten(-1, (k, CholeskyFactor.n_entries(p)))
-        return GaussianMixture(logits, loc, self.cholesky(raw))
+        return MultivariateGaussianMixture(logits, loc, self.cholesky(raw))

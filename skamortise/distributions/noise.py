@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, MultivariateNormal
+from torch.distributions import (
+    Distribution,
+    MultivariateNormal,
+    TransformedDistribution,
+)
 from zuko.distributions import NormalizingFlow
 
 from .coupling import CouplingFlowDistribution
-from .mixture import GaussianMixture
+from .mixture import MultivariateGaussianMixture
 
 
 def draw_from_noise(dist: Distribution, normal: Tensor, uniform: Tensor) -> Tensor:
@@ -33,11 +37,16 @@ def draw_from_noise(dist: Distribution, normal: Tensor, uniform: Tensor) -> Tens
     -------
     Tensor of shape (S, B, p)
     """
+    if isinstance(dist, TransformedDistribution):
+        value = draw_from_noise(dist.base_dist, normal, uniform)
+        for transform in dist.transforms:
+            value = transform(value)
+        return value
     shape = torch.Size([normal.shape[0], *dist.batch_shape, *dist.event_shape])
     normal = normal.expand(shape)
     if isinstance(dist, MultivariateNormal):
         return dist.loc + (dist.scale_tril @ normal.unsqueeze(-1)).squeeze(-1)
-    if isinstance(dist, GaussianMixture):
+    if isinstance(dist, MultivariateGaussianMixture):
         edges = dist.weights.cumsum(dim=-1)  # (B, K)
         index = (edges < uniform.expand(shape[:-1]).unsqueeze(-1)).sum(dim=-1)
         index = index.clamp(max=dist.n_components - 1)  # (S, B)

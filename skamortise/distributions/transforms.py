@@ -8,17 +8,33 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from torch import Tensor, nn
+from torch import Tensor
+from torch.distributions import Transform, constraints
 from torch.nn import functional as F
 
 
 def _softplus_inverse(x: Tensor) -> Tensor:
-    # log(expm1(x)) written so that it neither overflows for large x nor loses
-    # precision for small x.
+    """``log(expm1(x))`` for ``x > 0``, without overflow or loss of precision."""
     return x + torch.log(-torch.expm1(-x))
 
 
-class BoundsTransform(nn.Module):
+class _OpenBox(constraints.Constraint):
+    """``lower < theta < upper`` in every coordinate (open sides may be infinite)."""
+
+    is_discrete = False
+    event_dim = 1
+
+    def __init__(self, lower: Tensor, upper: Tensor) -> None:
+        self.lower, self.upper = lower, upper
+        super().__init__()
+
+    def check(self, value: Tensor) -> Tensor:
+        lower = self.lower.to(value)
+        upper = self.upper.to(value)
+        return ((value > lower) & (value < upper)).all(-1)
+
+
+class BoundsTransform(Transform):
     """Map unconstrained ``u`` in ``R^p`` onto a box-shaped parameter support.
 
     Coordinate by coordinate, with ``l`` and ``h`` the lower and upper bounds:
@@ -28,15 +44,23 @@ class BoundsTransform(nn.Module):
     - upper only: ``theta = h - softplus(-u)``;
     - both: ``theta = l + (h - l) * sigmoid(u)``.
 
+    A :class:`torch.distributions.Transform` with ``event_dim=1``: compose it into a
+    :class:`~torch.distributions.TransformedDistribution` to carry a density on the
+    real line onto the support, with ``transform.inv`` the way back.
+
     Parameters
     ----------
     lower : array-like of shape (p,)
         Lower bounds, ``-inf`` for none.
     upper : array-like of shape (p,)
         Upper bounds, ``inf`` for none.
+    cache_size : int, default=0
+        See :class:`torch.distributions.Transform`.
 
     Attributes
     ----------
+    lower, upper : Tensor of shape (p,)
+        The bounds, float64.
     n_parameters : int
         Number of coordinates ``p``.
     is_identity : bool
@@ -46,12 +70,13 @@ class BoundsTransform(nn.Module):
     -----
     Softplus rather than ``exp`` for one-sided bounds: it is the identity far from
     the bound, so a network's output keeps its scale and gradients do not explode
-    for large ``u``. All methods work elementwise on any leading shape ``(..., p)``
-    and follow the dtype and device of their input.
+    for large ``u``. Every map is increasing in its own coordinate, so quantiles of
+    a marginal pass through it. All methods work elementwise on any leading shape
+    ``(..., p)`` and follow the dtype and device of their input.
 
     A density ``q_u`` on the unconstrained scale gives the density on the
-    constrained scale as ``log q(theta) = log q_u(u) - log_abs_det_jacobian(u)``
-    with ``u = inverse(theta)``.
+    constrained scale as ``log q(theta) = log q_u(u) - log_abs_det_jacobian(u,
+    theta)`` with ``u = inv(theta)``.
 
     Examples
     --------
@@ -60,14 +85,18 @@ class BoundsTransform(nn.Module):
     >>> theta = t(torch.zeros(1, 3))
     >>> theta
     tensor([[0.6931, 0.0000, 0.5000]])
-    >>> t.inverse(theta)
+    >>> t.inv(theta)
     tensor([[0., 0., 0.]])
     """
 
-    def __init__(self, lower: ArrayLike, upper: ArrayLike) -> None:
-        super().__init__()
-        lower_np = np.asarray(lower, dtype=np.float64)
-        upper_np = np.asarray(upper, dtype=np.float64)
+    domain = constraints.real_vector
+    bijective = True
+    sign = +1
+
+    def __init__(self, lower: ArrayLike, upper: ArrayLike, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        lower_np = np.asarray(_to_numpy(lower), dtype=np.float64)
+        upper_np = np.asarray(_to_numpy(upper), dtype=np.float64)
         if lower_np.ndim != 1 or upper_np.shape != lower_np.shape:
             raise ValueError(
                 "lower and upper must be 1-D and of the same length, got shapes "
@@ -87,25 +116,15 @@ class BoundsTransform(nn.Module):
         self.n_parameters = lower_np.size
         has_lower = np.isfinite(lower_np)
         has_upper = np.isfinite(upper_np)
+        self.lower = torch.as_tensor(lower_np)
+        self.upper = torch.as_tensor(upper_np)
         # Finite stand-ins for open sides keep every branch of the torch.where
         # calls finite, so no inf * 0 turns into a nan gradient.
-        lo = np.where(has_lower, lower_np, 0.0)
-        hi = np.where(has_upper, upper_np, 1.0)
-        # Buffers follow .to(device, dtype); they are rebuilt from the bounds, so
-        # they stay out of the state dict.
-        self.register_buffer("lower", torch.as_tensor(lower_np), persistent=False)
-        self.register_buffer("upper", torch.as_tensor(upper_np), persistent=False)
-        self.register_buffer("_lo", torch.as_tensor(lo), persistent=False)
-        self.register_buffer("_hi", torch.as_tensor(hi), persistent=False)
-        self.register_buffer(
-            "_both", torch.as_tensor(has_lower & has_upper), persistent=False
-        )
-        self.register_buffer(
-            "_lower_only", torch.as_tensor(has_lower & ~has_upper), persistent=False
-        )
-        self.register_buffer(
-            "_upper_only", torch.as_tensor(~has_lower & has_upper), persistent=False
-        )
+        self._lo = torch.as_tensor(np.where(has_lower, lower_np, 0.0))
+        self._hi = torch.as_tensor(np.where(has_upper, upper_np, 1.0))
+        self._both = torch.as_tensor(has_lower & has_upper)
+        self._lower_only = torch.as_tensor(has_lower & ~has_upper)
+        self._upper_only = torch.as_tensor(~has_lower & has_upper)
         self.is_identity = not (has_lower.any() or has_upper.any())
 
     @classmethod
@@ -151,16 +170,32 @@ class BoundsTransform(nn.Module):
             upper.append(math.inf if high is None else float(high))
         return cls(lower, upper)
 
+    @constraints.dependent_property(is_discrete=False, event_dim=1)
+    def codomain(self) -> constraints.Constraint:
+        return _OpenBox(self.lower, self.upper)
+
+    def with_cache(self, cache_size: int = 1) -> BoundsTransform:
+        if self._cache_size == cache_size:
+            return self
+        return BoundsTransform(self.lower, self.upper, cache_size=cache_size)
+
+    def __setstate__(self, state: dict) -> None:
+        # Pickles from releases where the transform was an ``nn.Module`` hold the
+        # bounds among its buffers; rebuild from those.
+        buffers = state.get("_buffers")
+        if buffers is not None:
+            self.__init__(buffers["lower"], buffers["upper"])
+            return
+        self.__dict__.update(state)
+
     def _cast(self, x: Tensor) -> tuple[Tensor, ...]:
-        # The input decides dtype and device, so a transform that was never moved
-        # still serves any input; the casts are no-ops once the module matches.
+        # The input decides dtype and device, so one transform serves any input.
         lo = self._lo.to(device=x.device, dtype=x.dtype)
         hi = self._hi.to(device=x.device, dtype=x.dtype)
         masks = (self._both, self._lower_only, self._upper_only)
         return (lo, hi, *(m.to(device=x.device) for m in masks))
 
-    def forward(self, u: Tensor) -> Tensor:
-        """Map unconstrained ``u`` of shape ``(..., p)`` into the support."""
+    def _call(self, u: Tensor) -> Tensor:
         lo, hi, both, lower_only, upper_only = self._cast(u)
         width = hi - lo
         # Each half of the sigmoid map is anchored at its nearer bound, so values
@@ -172,12 +207,9 @@ class BoundsTransform(nn.Module):
         theta = torch.where(upper_only, hi - F.softplus(-u), theta)
         return torch.where(both, boxed, theta)
 
-    def inverse(self, theta: Tensor) -> Tensor:
-        """Map ``theta`` of shape ``(..., p)`` back to the unconstrained scale.
-
-        Values on or beyond a bound are first moved just inside it, so the result
-        is always finite.
-        """
+    def _inverse(self, theta: Tensor) -> Tensor:
+        # Values on or beyond a bound are first moved just inside it, so the
+        # result is always finite.
         lo, hi, both, lower_only, upper_only = self._cast(theta)
         tiny = torch.finfo(theta.dtype).tiny
         above = (theta - lo).clamp(min=tiny)
@@ -186,8 +218,12 @@ class BoundsTransform(nn.Module):
         u = torch.where(upper_only, -_softplus_inverse(below), u)
         return torch.where(both, above.log() - below.log(), u)
 
-    def log_abs_det_jacobian(self, u: Tensor) -> Tensor:
-        """Return ``log|det d theta / d u|`` of ``forward``, shape ``u.shape[:-1]``."""
+    def log_abs_det_jacobian(self, u: Tensor, theta: Tensor | None = None) -> Tensor:
+        """``log|det d theta / d u|`` at ``u``, shape ``u.shape[:-1]``.
+
+        ``theta`` (the image of ``u``) is accepted for the ``Transform`` interface
+        and not needed.
+        """
         lo, hi, both, lower_only, upper_only = self._cast(u)
         log_width = (hi - lo).log()
         per_coordinate = torch.where(
@@ -201,9 +237,15 @@ class BoundsTransform(nn.Module):
         )
         return per_coordinate.sum(-1)
 
-    def extra_repr(self) -> str:
+    def __repr__(self) -> str:
         pairs = ", ".join(
             f"({lo:g}, {hi:g})"
             for lo, hi in zip(self.lower.tolist(), self.upper.tolist(), strict=True)
         )
-        return f"bounds=[{pairs}]"
+        return f"{type(self).__name__}(bounds=[{pairs}])"
+
+
+def _to_numpy(value) -> np.ndarray:
+    if isinstance(value, Tensor):
+        return value.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(value, dtype=np.float64)

@@ -245,15 +245,6 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
             log_prior = np.log(self.class_prior_)
         return log_softmax(self._log_evidence(X) + log_prior, axis=1)
 
-    def _proba_output(self, values: np.ndarray, X):
-        if not self._pandas():
-            return values
-        import pandas as pd
-
-        return pd.DataFrame(
-            values, index=self._index(X, len(values)), columns=list(self.classes_)
-        )
-
     @with_thread_limit
     def predict_log_proba(self, X):
         """Log posterior model probabilities under ``class_prior_``.
@@ -269,7 +260,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
             Columns ordered as ``classes_``; a DataFrame under pandas output.
         """
         check_is_fitted(self)
-        return self._proba_output(self._log_posterior(X), X)
+        return self._output_proba(self._log_posterior(X), X)
 
     @with_thread_limit
     def predict_proba(self, X):
@@ -286,7 +277,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
             Rows sum to one; columns ordered as ``classes_``.
         """
         check_is_fitted(self)
-        return self._proba_output(np.exp(self._log_posterior(X)), X)
+        return self._output_proba(np.exp(self._log_posterior(X)), X)
 
     @with_thread_limit
     def predict(self, X):

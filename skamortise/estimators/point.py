@@ -124,8 +124,9 @@ class NeuralBayesEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         """
         data = self._prepare(X)
         with torch.no_grad():
-            z = self.network_.head(self._summaries(data)).cpu().numpy()
-        return self._output_estimates(self._from_standard(z), X)
+            z = self.network_.head(self._summaries(data))
+            estimates = self._parameter_map(z.device)(z).cpu().numpy()
+        return self._output_estimates(estimates, X)
 
     @with_thread_limit
     def score(self, X, y, sample_weight=None):

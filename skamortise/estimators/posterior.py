@@ -11,11 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseNeuralEstimator
-from .._checks import check_n_samples
+from .._checks import check_alpha, check_levels, check_n_samples
 from .._runtime import torch_generator, with_thread_limit
 from .._seeds import draw_seed
 from ..distributions import DISTRIBUTIONS, build_distribution
 from ..distributions.gaussian import N_QUADRATURE_NODES
+from ..distributions.mapped import ParameterDistribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._simulator import SimulatorFitMixin
@@ -154,11 +155,13 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         self._store_init_arguments(locals())
 
     # -- family hooks ---------------------------------------------------------------
-    def _build_head(self, n_summaries, n_parameters):
-        options = dict(self.distribution_kwargs or {})
+    def _set_family_attributes(self, n_parameters):
         self.distribution_ = self.distribution
         if self.distribution == "auto":
             self.distribution_ = "spline" if n_parameters <= _AUTO_SPLINE_MAX else "maf"
+
+    def _build_head(self, n_summaries, n_parameters):
+        options = dict(self.distribution_kwargs or {})
         if self.distribution_ == "mixture":
             options.setdefault("n_components", self.n_components)
         return build_distribution(
@@ -172,9 +175,11 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         return -network(batch.x, batch.mask).log_prob(batch.y).mean()
 
     # -- inference ------------------------------------------------------------------
-    def _standard_to_parameters(self, z: np.ndarray) -> np.ndarray:
-        """Map ``(..., n_parameters)`` values of the network's scale to parameters."""
-        return self._to_parameter_space(self._from_standard(z))
+    def _posterior(self, summary: torch.Tensor) -> ParameterDistribution:
+        """The approximate posterior on the parameters' own scale."""
+        return ParameterDistribution(
+            self.network_.head(summary), self._parameter_map(summary.device)
+        )
 
     def _distributions(self, data, per_set: int, chunk: int = _SUMMARY_CHUNK):
         """Yield ``(slice, q)`` per chunk of ``chunk // per_set`` data sets."""
@@ -183,7 +188,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         for start in range(0, len(data), step):
             index = slice(start, start + step)
             with torch.no_grad():
-                dist = self.network_.head(self._summaries(data.take(index)))
+                dist = self._posterior(self._summaries(data.take(index)))
             yield index, dist
 
     def _n_components(self) -> int:
@@ -211,8 +216,8 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
             else:
                 normal, uniform = common
             with torch.no_grad():
-                z = draw_from_noise(dist, normal.to(device), uniform.to(device))
-            yield index, self._standard_to_parameters(z.transpose(0, 1).cpu().numpy())
+                theta = draw_from_noise(dist, normal.to(device), uniform.to(device))
+            yield index, theta.transpose(0, 1).cpu().numpy()
 
     def _draws(self, data, n_samples: int, generator: torch.Generator | None):
         """``(n_datasets, n_samples, n_parameters)`` draws on the parameter scale."""
@@ -223,8 +228,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
 
     def _has_exact_marginals(self) -> bool:
         # The Gaussian and mixture heads summarise each coordinate's marginal
-        # exactly; the parameter map (standardisation, then bounds) is increasing
-        # in each coordinate separately, so marginal quantiles pass through it.
+        # exactly, and the posterior carries them through its parameter map.
         return self.distribution_ in ("gaussian", "mixture")
 
     def _marginal_quantiles(self, data, levels: np.ndarray) -> np.ndarray:
@@ -237,10 +241,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         tau = torch.as_tensor(levels, dtype=torch.float64)
         per_set = self._n_components() * len(levels)
         for index, dist in self._distributions(data, per_set):
-            z = dist.marginal_quantiles(tau.to(self._device())).cpu().numpy()
-            out[index] = np.swapaxes(
-                self._standard_to_parameters(np.swapaxes(z, -1, -2)), -1, -2
-            )
+            out[index] = dist.marginal_quantiles(tau.to(self._device())).cpu().numpy()
         return out
 
     def _posterior_mean(self, data) -> np.ndarray:
@@ -249,16 +250,11 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         if not self._has_exact_marginals():
             for index, draws in self._draw_chunks(data, self.n_point_samples, None):
                 out[index] = draws.mean(axis=1)
-        elif self.parameter_transform_ is None:
-            for index, dist in self._distributions(data, 1):
-                out[index] = self._from_standard(dist.mean.cpu().numpy())
         else:
-            # A mean through the bounds is a one-dimensional integral per coordinate.
+            # Through bounds the mean is a quadrature sum per coordinate.
             per_set = N_QUADRATURE_NODES * self._n_components()
             for index, dist in self._distributions(data, per_set):
-                nodes, weights = (t.cpu().numpy() for t in dist.marginal_quadrature())
-                values = self._standard_to_parameters(nodes)
-                out[index] = np.einsum("mbp,mb->bp", values, weights)
+                out[index] = dist.mean.cpu().numpy()
         return out
 
     @with_thread_limit
@@ -301,28 +297,14 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         log_prob : ndarray of shape (n_datasets,)
         """
         data, y = self._validation_score_data(X, y)
-        inside = np.ones(len(y), dtype=bool)
-        if self.parameter_transform_ is not None:
-            lower = self.parameter_transform_.lower.numpy()
-            upper = self.parameter_transform_.upper.numpy()
-            inside = ((y > lower) & (y < upper)).all(axis=1)
-        u = self._to_training_space(y)
-        z = torch.as_tensor((u - self.y_loc_) / self.y_scale_)
-        log_jacobian = -np.log(self.y_scale_).sum()
-        if self.parameter_transform_ is not None:
-            log_jacobian = (
-                log_jacobian
-                - self.parameter_transform_.log_abs_det_jacobian(
-                    torch.as_tensor(u)
-                ).numpy()
-            )
         self.network_.eval()
         pieces = []
         with torch.no_grad():
             for index, batch in self._chunks(data):
-                dist = self.network_.head(self.network_.summarise(batch.x, batch.mask))
-                pieces.append(dist.log_prob(z[index].to(batch.x)).cpu().numpy())
-        return np.where(inside, np.concatenate(pieces) + log_jacobian, -np.inf)
+                dist = self._posterior(self.network_.summarise(batch.x, batch.mask))
+                value = torch.as_tensor(y[index]).to(batch.x)
+                pieces.append(dist.log_prob(value).cpu().numpy())
+        return np.concatenate(pieces)
 
     @with_thread_limit
     def predict(self, X):
@@ -362,11 +344,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         -------
         q : ndarray of shape (n_datasets, n_parameters, n_quantiles)
         """
-        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-        if levels.ndim != 1 or not ((levels > 0) & (levels < 1)).all():
-            raise ValueError(
-                f"quantiles must lie strictly between 0 and 1; got {quantiles!r}."
-            )
+        levels = check_levels(quantiles)
         check_is_fitted(self)
         values = self._marginal_quantiles(self._prepare(X), levels)
         return self._output_levels(values, X, levels, "quantile")
@@ -389,8 +367,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         -------
         interval : ndarray of shape (n_datasets, n_parameters, 2)
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         check_is_fitted(self)
         levels = np.array([alpha / 2, 1 - alpha / 2])
         values = self._marginal_quantiles(self._prepare(X), levels)

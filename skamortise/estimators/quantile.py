@@ -8,6 +8,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseNeuralEstimator
+from .._checks import check_alpha, check_levels
 from .._runtime import with_thread_limit
 from ..losses import pinball
 from ..nn.heads import QuantileFunctionHead, QuantileHead
@@ -102,10 +103,12 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
 
     # -- family hooks ---------------------------------------------------------------
     def _check_family_params(self):
+        if self.quantiles is not None:
+            check_levels(self.quantiles, "quantiles")
+
+    def _set_family_attributes(self, n_parameters):
         self.quantiles_ = (
-            None
-            if self.quantiles is None
-            else _check_levels(self.quantiles, "quantiles")
+            None if self.quantiles is None else check_levels(self.quantiles)
         )
 
     def _build_head(self, n_summaries, n_parameters):
@@ -146,8 +149,9 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
                     for t in levels
                 ]
                 z = self.network_.head(summary)[..., index]
-        u = z.cpu().numpy() * self.y_scale_[:, None] + self.y_loc_[:, None]
-        return np.swapaxes(self._to_parameter_space(np.swapaxes(u, 1, 2)), 1, 2)
+            # The map acts on each parameter and is increasing: quantiles pass.
+            theta = self._parameter_map(z.device)(z.transpose(1, 2)).transpose(1, 2)
+        return theta.cpu().numpy()
 
     def _resolve_levels(self, quantiles) -> np.ndarray:
         if quantiles is None:
@@ -157,7 +161,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
                     "the levels to predict_quantiles(X, quantiles=[...])."
                 )
             return self.quantiles_
-        levels = _check_levels(quantiles, "quantiles")
+        levels = check_levels(quantiles, "quantiles")
         if self.quantiles_ is not None:
             missing = [
                 float(t) for t in levels if not np.isclose(self.quantiles_, t).any()
@@ -227,8 +231,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         interval : ndarray of shape (n_datasets, n_parameters, 2)
             Lower and upper ends.
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         check_is_fitted(self)
         levels = self._resolve_levels([alpha / 2, 1 - alpha / 2])
         values = self._quantiles_at(X, np.asarray(levels))
@@ -265,21 +268,3 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         tags.regressor_tags.poor_score = True
         return tags
 
-
-def _check_levels(levels, name: str) -> np.ndarray:
-    try:
-        values = np.asarray(levels, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a sequence of numbers; got {levels!r}."
-        ) from None
-    values = np.atleast_1d(values)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence; got {levels!r}.")
-    if not ((values > 0) & (values < 1)).all():
-        raise ValueError(f"{name} must lie strictly between 0 and 1; got {levels!r}.")
-    if values.size > 1 and not (np.diff(values) > 0).all():
-        raise ValueError(
-            f"{name} must be strictly increasing without duplicates; got {levels!r}."
-        )
-    return values

@@ -54,9 +54,8 @@ class LogRatioFunction:
     the data sets are computed once, at construction.
     """
 
-    def __init__(self, head, summary, transform, loc, scale):
-        self._head, self.summary, self._transform = head, summary, transform
-        self._loc, self._scale = loc, scale
+    def __init__(self, head, summary, parameter_map):
+        self._head, self.summary, self._map = head, summary, parameter_map
 
     @property
     def n_datasets(self) -> int:
@@ -64,8 +63,7 @@ class LogRatioFunction:
         return len(self.summary)
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
-        u = theta if self._transform is None else self._transform.inverse(theta)
-        return self._head(self.summary, (u - self._loc) / self._scale)
+        return self._head(self.summary, self._map.inv(theta))
 
 
 class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
@@ -263,11 +261,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
     # -- the log ratio --------------------------------------------------------------
     def _log_ratio_fn(self, summary: torch.Tensor) -> LogRatioFunction:
         return LogRatioFunction(
-            self.network_.head,
-            summary,
-            self.parameter_transform_,
-            torch.as_tensor(self.y_loc_).to(summary),
-            torch.as_tensor(self.y_scale_).to(summary),
+            self.network_.head, summary, self._parameter_map(summary.device)
         )
 
     def _summary_tensor(self, X):

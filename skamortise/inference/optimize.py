@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from ..distributions.transforms import BoundsTransform
 from ._tensor import Bounds, LogFn, as_tensor, bounds_tensors, nan_to_neginf, to_numpy
 
 # Starts on or beyond a bound are pulled this far inside (as a fraction of a finite
@@ -26,47 +26,17 @@ _SNAP = 4.0
 METHODS = ("adam", "lbfgs")
 
 
-def _sides(lower: torch.Tensor, upper: torch.Tensor):
-    has_lower, has_upper = torch.isfinite(lower), torch.isfinite(upper)
-    # Infinite ends are replaced by 0 so the unused branches stay finite.
-    low = torch.where(has_lower, lower, torch.zeros_like(lower))
-    high = torch.where(has_upper, upper, torch.zeros_like(upper))
-    return has_lower, has_upper, low, high
-
-
-def constrain(
-    z: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor
-) -> torch.Tensor:
-    """Map unconstrained ``z`` into the box: scaled sigmoid or shifted softplus."""
-    has_lower, has_upper, low, high = _sides(lower, upper)
-    boxed = low + (high - low) * torch.sigmoid(z)
-    above = low + F.softplus(z)
-    below = high - F.softplus(-z)
-    return torch.where(
-        has_lower & has_upper,
-        boxed,
-        torch.where(has_lower, above, torch.where(has_upper, below, z)),
-    )
-
-
-def _softplus_inverse(y: torch.Tensor) -> torch.Tensor:
-    return y + torch.log(-torch.expm1(-y))
-
-
-def unconstrain(
+def _pull_inside(
     theta: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor
 ) -> torch.Tensor:
-    """Inverse of :func:`constrain`, pulling points on the boundary slightly inside."""
-    has_lower, has_upper, low, high = _sides(lower, upper)
-    fraction = ((theta - low) / (high - low)).clamp(_INSIDE, 1.0 - _INSIDE)
-    boxed = torch.logit(fraction)
-    above = _softplus_inverse((theta - low).clamp_min(_INSIDE))
-    below = -_softplus_inverse((high - theta).clamp_min(_INSIDE))
-    return torch.where(
-        has_lower & has_upper,
-        boxed,
-        torch.where(has_lower, above, torch.where(has_upper, below, theta)),
+    """Move starts on or beyond a bound ``_INSIDE`` inside it (see ``_INSIDE``)."""
+    width = torch.where(
+        torch.isfinite(lower) & torch.isfinite(upper),
+        upper - lower,
+        torch.ones_like(lower),
     )
+    margin = _INSIDE * width
+    return torch.minimum(torch.maximum(theta, lower + margin), upper - margin)
 
 
 def ascend(
@@ -88,14 +58,16 @@ def ascend(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
-    z = unconstrain(init, lower, upper).detach().clone().requires_grad_(True)
-    best_theta = constrain(z.detach(), lower, upper)
+    transform = BoundsTransform(lower, upper)
+    z = transform.inv(_pull_inside(init, lower, upper)).detach().clone()
+    z.requires_grad_(True)
+    best_theta = transform(z.detach())
     best_value = torch.full(init.shape[:2], -torch.inf, dtype=init.dtype)
     best_value = best_value.to(init.device)
 
     def objective() -> torch.Tensor:
         nonlocal best_theta, best_value
-        theta = constrain(z, lower, upper)
+        theta = transform(z)
         value = torch.as_tensor(log_fn(theta)).to(theta)
         value = nan_to_neginf(value)
         finite = torch.isfinite(value)
@@ -146,21 +118,21 @@ def ascend(
     with torch.no_grad():
         objective()
         best_theta, best_value = _snap_to_bounds(
-            log_fn, best_theta, best_value, lower, upper
+            log_fn, best_theta, best_value, transform
         )
     return best_theta.detach(), best_value.detach()
 
 
-def _snap_to_bounds(log_fn, theta, value, lower, upper):
+def _snap_to_bounds(log_fn, theta, value, transform: BoundsTransform):
     """Try moving coordinates deep in a map's flat tail onto their bound.
 
     An optimum on a bound sits at infinity in the unconstrained space, which
     gradient steps only approach; evaluating the bound itself settles it exactly.
     """
-    z = unconstrain(theta, lower, upper)
-    has_lower, has_upper, low, high = _sides(lower, upper)
-    snapped = torch.where(has_lower & (z < -_SNAP), low, theta)
-    snapped = torch.where(has_upper & (z > _SNAP), high, snapped)
+    z = transform.inv(theta)
+    lower, upper = (b.to(theta) for b in (transform.lower, transform.upper))
+    snapped = torch.where(torch.isfinite(lower) & (z < -_SNAP), lower, theta)
+    snapped = torch.where(torch.isfinite(upper) & (z > _SNAP), upper, snapped)
     moved = (snapped != theta).any(dim=-1)
     if not bool(moved.any()):
         return theta, value
@@ -186,10 +158,10 @@ def maximize(
     Parameters
     ----------
     log_fn : callable
-        ``(n_datasets, k, n_params) -> (n_datasets, k)``, differentiable in its
+        ``(n_datasets, k, n_parameters) -> (n_datasets, k)``, differentiable in its
         argument with torch operations; ``-inf`` outside the support is allowed.
-    init : array-like of shape (n_datasets, n_starts, n_params)
-        Starting points; a 2-D ``(n_datasets, n_params)`` array is one start each.
+    init : array-like of shape (n_datasets, n_starts, n_parameters)
+        Starting points; a 2-D ``(n_datasets, n_parameters)`` array is one start each.
     n_steps : int, default=500
         Adam steps, or the L-BFGS iteration budget.
     lr : float, default=0.05
@@ -207,7 +179,7 @@ def maximize(
 
     Returns
     -------
-    theta_hat : ndarray of shape (n_datasets, n_params)
+    theta_hat : ndarray of shape (n_datasets, n_parameters)
         Best point over all starts per data set.
     value : ndarray of shape (n_datasets,)
         ``log_fn`` at ``theta_hat``.
@@ -226,7 +198,7 @@ def maximize(
     if theta.ndim == 2:
         theta = theta[:, None, :]
     if theta.ndim != 3:
-        raise ValueError("init must have shape (n_datasets, n_starts, n_params).")
+        raise ValueError("init must have shape (n_datasets, n_starts, n_parameters).")
     lower, upper = bounds_tensors(bounds, theta.shape[-1], theta)
     points, values = ascend(
         log_fn, theta, lower, upper, n_steps=n_steps, lr=lr, method=method

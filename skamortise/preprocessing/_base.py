@@ -7,8 +7,8 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import validate_data
 
-from .._base import _ndim
-from .._data import Data, as_data, is_ragged
+from .._checks import is_table
+from .._data import Data, as_data
 
 _CONTAINERS = ("default", "pandas", "polars")
 
@@ -25,7 +25,7 @@ class _LayoutTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     """
 
     def _validate(self, X, *, reset: bool) -> Data:
-        if not is_ragged(X) and _ndim(X) <= 2:
+        if is_table(X):
             values = validate_data(self, X, reset=reset, dtype=np.float64)
             return Data(values, None, False)
         data = as_data(X, event_ndim=1)

@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import _check_hidden, _ndim, _parameter_names
-from ._data import Data, as_data, as_series, is_ragged
+from ._data import MISSING, Data, as_data, as_series, is_ragged
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
@@ -83,6 +83,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "warn_out_of_range": ["boolean"],
+        "missing": [StrOptions(set(MISSING))],
     }
 
     def _store_init_arguments(self, arguments: dict) -> None:
@@ -165,8 +166,12 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
 
     def _as_data(self, X) -> Data:
         if self._is_series():
-            return as_series(X)
-        return as_data(X, event_ndim=self._event_ndim())
+            return as_series(X, missing=self.missing)
+        return as_data(X, event_ndim=self._event_ndim(), missing=self.missing)
+
+    def _finite_check(self) -> bool | str:
+        """``ensure_all_finite`` for scikit-learn's validation of tabular ``X``."""
+        return "allow-nan" if self.missing == "mask" else True
 
     def _validate_X(self, X, *, reset: bool) -> Data:
         if self._is_tabular(X):
@@ -176,7 +181,13 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                     "(n_datasets, n_replicates, n_features) or a list of "
                     "(n_replicates, n_features) arrays."
                 )
-            values = validate_data(self, X, reset=reset, dtype=np.float64)
+            values = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=np.float64,
+                ensure_all_finite=self._finite_check(),
+            )
             return Data(values, None, False)
         data = self._as_data(X)
         if reset:
@@ -213,7 +224,13 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             )
         if self._is_tabular(X):
             values, y = validate_data(
-                self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+                self,
+                X,
+                y,
+                dtype=np.float64,
+                multi_output=True,
+                y_numeric=True,
+                ensure_all_finite=self._finite_check(),
             )
             # y_numeric converts object arrays only; numpy strings would pass.
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
@@ -255,6 +272,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 hidden_layer_sizes=hidden,
                 activation=self.activation,
                 max_count=data.max_count,
+                missing=self.missing == "mask",
             )
             head = self._build_head(width, n_parameters)
         return AmortisedNetwork(summary, head)
@@ -263,7 +281,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         """Standardised tensors for ``data`` (and training-space ``y``)."""
         data = standardise_data(data, self.x_loc_, self.x_scale_)
         x = torch.tensor(data.values, dtype=dtype, device=device)
-        if not torch.isfinite(x).all():
+        if torch.isinf(x).any():  # NaN is a missing value, validated already
             raise ValueError(
                 "X has values too large for the network after standardisation by the "
                 "training data's scale (|X| up to "

@@ -135,6 +135,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 

@@ -86,6 +86,7 @@ class NeuralBayesEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 

@@ -106,7 +106,11 @@ def concatenate(blocks: list):
     return stack_rows(rows)
 
 
-def _finite_rows(rows: list) -> np.ndarray:
+def _finite_rows(rows: list, missing_values: bool = False) -> np.ndarray:
+    """Which rows hold data; NaN counts as a missing value for a simulator that
+    declares ``missing_values = True`` (infinity never does)."""
+    if missing_values:
+        return np.array([x is not None and not np.isinf(x).any() for x in rows])
     return np.array([x is not None and bool(np.isfinite(x).all()) for x in rows])
 
 
@@ -162,7 +166,7 @@ def simulate_rows(simulator, theta, rng, counts, kwargs, on_error):
                 f"{size} parameter rows, but no single row fails on its own; the "
                 "simulator must accept any batch of rows."
             ) from err
-    finite = _finite_rows(rows)
+    finite = _finite_rows(rows, getattr(simulator, "missing_values", False) is True)
     nonfinite = ~finite & ~raised
     if on_error == "raise" and nonfinite.any():
         raise ValueError(

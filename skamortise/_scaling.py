@@ -73,10 +73,8 @@ class RunningMoments:
         missing = np.isnan(values)
         if missing.any():  # per-feature counts of the observed entries
             n = (~missing).sum(axis=0)
-            seen = n > 0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(seen, np.nanmean(values, axis=0), 0.0)
-                m2 = np.where(seen, np.nanvar(values, axis=0) * n, 0.0)
+            mean = np.where(missing, 0.0, values).sum(axis=0) / np.maximum(n, 1)
+            m2 = np.where(missing, 0.0, values - mean).__pow__(2).sum(axis=0)
         else:
             n = len(values)
             mean = values.mean(axis=0)

@@ -55,11 +55,14 @@ class Data:
     replicated : bool
         Whether the second axis holds replicates (from :func:`as_series`: the time
         steps of each series), a variable-length axis that is masked when ragged.
+    covariates : ndarray of shape (n_datasets, n_covariates), or None
+        Set-level covariates (:class:`skamortise.WithCovariates`), or None.
     """
 
     values: np.ndarray
     mask: np.ndarray | None
     replicated: bool
+    covariates: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -86,7 +89,12 @@ class Data:
     def take(self, index) -> Data:
         """The data sets at ``index`` (an integer array or slice)."""
         mask = None if self.mask is None else self.mask[index]
-        return Data(self.values[index], mask, self.replicated)
+        covariates = None if self.covariates is None else self.covariates[index]
+        return Data(self.values[index], mask, self.replicated, covariates)
+
+    @property
+    def n_covariates(self) -> int:
+        return 0 if self.covariates is None else self.covariates.shape[1]
 
 
 def is_ragged(X) -> bool:

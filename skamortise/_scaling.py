@@ -108,7 +108,15 @@ def standardise_data(data: Data, loc: np.ndarray, scale: np.ndarray) -> Data:
     values = (data.values - loc) / scale
     if data.mask is not None:
         values[~data.mask] = 0.0
-    return Data(values, data.mask, data.replicated)
+    return Data(values, data.mask, data.replicated, data.covariates)
+
+
+def covariate_moments(covariates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-covariate mean and standard deviation (0 and 1 without rows)."""
+    if len(covariates) == 0:
+        k = covariates.shape[1]
+        return np.zeros(k), np.ones(k)
+    return covariates.mean(axis=0), _safe_scale(covariates.std(axis=0))
 
 
 def parameter_moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -47,6 +47,7 @@ class ArrayTable:
     replicated = property(lambda self: self.data.replicated)
     event_shape = property(lambda self: self.data.event_shape)
     max_count = property(lambda self: self.data.max_count)
+    covariates = property(lambda self: self.data.covariates)
 
     def layout(self) -> Data:
         return self.data
@@ -126,6 +127,7 @@ class StreamedTable:
     """
 
     in_memory = False
+    covariates = None  # set-level covariates are not streamed
 
     def __init__(
         self, store, event_ndim: int, encode, chunk_rows=None, rows=None, absent=False

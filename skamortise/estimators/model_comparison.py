@@ -226,7 +226,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         return batch
 
     def _loss(self, network, batch, generator):
-        logits = network(batch.x, batch.mask)
+        logits = network(*batch.inputs)
         return F.cross_entropy(logits, batch.y[:, 0].long())
 
     # -- inference ------------------------------------------------------------------

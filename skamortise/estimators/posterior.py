@@ -170,7 +170,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         )
 
     def _loss(self, network, batch, generator):
-        return -network(batch.x, batch.mask).log_prob(batch.y).mean()
+        return -network(*batch.inputs).log_prob(batch.y).mean()
 
     # -- inference ------------------------------------------------------------------
     def _standard_to_parameters(self, z: np.ndarray) -> np.ndarray:
@@ -321,7 +321,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         pieces = []
         with torch.no_grad():
             for index, batch in self._chunks(data):
-                dist = self.network_.head(self.network_.summarise(batch.x, batch.mask))
+                dist = self.network_.head(self.network_.summarise(*batch.inputs))
                 pieces.append(dist.log_prob(z[index].to(batch.x)).cpu().numpy())
         return np.where(inside, np.concatenate(pieces) + log_jacobian, -np.inf)
 

@@ -118,7 +118,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         return torch.as_tensor(self.quantiles_, dtype=like.dtype, device=like.device)
 
     def _loss(self, network, batch, generator):
-        summary = network.summarise(batch.x, batch.mask)
+        summary = network.summarise(*batch.inputs)
         if self.quantiles_ is None:
             shape = (len(batch), batch.y.shape[1], 1)
             tau = torch.rand(shape, generator=generator).to(batch.y)

@@ -332,3 +332,63 @@ def test_fit_simulator_with_the_wrapper(gaussian_model):
 def test_wrapper_rejects_bad_arguments(gaussian_model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         MissingCompletelyAtRandom(gaussian_model.simulator, **kwargs)
+
+
+# ------------------------------------------------- against the exact posterior
+def _observed(X) -> list:
+    return [x[~np.isnan(x).all(axis=1)] for x in X]
+
+
+@pytest.fixture(scope="module")
+def masked_test_sets(gaussian_model):
+    sets = {}
+    for k, rate in enumerate((0.0, 0.25, 0.5)):
+        rng = np.random.default_rng(100 + k)
+        theta = gaussian_model.prior(3000, rng)
+        simulator = MissingCompletelyAtRandom(gaussian_model.simulator, rate=rate)
+        sets[rate] = simulator(theta, rng, n_replicates=20), theta
+    return sets
+
+
+def _training(gaussian_model, est):
+    return est.fit_simulator(
+        gaussian_model.prior,
+        MissingCompletelyAtRandom(gaussian_model.simulator, rate=(0.0, 0.5)),
+        10_000,
+        n_replicates=20,
+    )
+
+
+@pytest.mark.slow
+def test_one_masked_network_matches_the_exact_posterior_mean_at_every_rate(
+    gaussian_model, masked_test_sets
+):
+    est = _training(
+        gaussian_model, NeuralBayesEstimator(missing="mask", random_state=0)
+    )
+    for rate, (X, theta) in masked_test_sets.items():
+        exact = gaussian_model.posterior_mean(_observed(X))
+        gap = ((est.predict(X) - theta) ** 2).mean(0)
+        best = ((exact - theta) ** 2).mean(0)
+        # The ratio's MC error at 3,000 data sets is about 0.01.
+        assert (gap / best < 1.10).all(), (rate, gap / best)
+
+
+@pytest.mark.slow
+def test_one_masked_network_covers_at_the_nominal_level_at_every_rate(
+    gaussian_model, masked_test_sets
+):
+    est = _training(
+        gaussian_model,
+        NeuralQuantileEstimator(
+            quantiles=(0.05, 0.95),
+            bounds=gaussian_model.bounds,
+            missing="mask",
+            random_state=0,
+        ),
+    )
+    for rate, (X, theta) in masked_test_sets.items():
+        q = est.predict_quantiles(X)
+        inside = ((q[..., 0] < theta) & (theta < q[..., 1])).mean(0)
+        # 2 points, plus 3 binomial standard errors (0.55 points each).
+        assert (np.abs(inside - 0.9) < 0.02 + 3 * 0.0055).all(), (rate, inside)

@@ -174,9 +174,24 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             return as_series(X, missing=self.missing)
         return as_data(X, event_ndim=self._event_ndim(), missing=self.missing)
 
-    def _finite_check(self) -> bool | str:
-        """``ensure_all_finite`` for scikit-learn's validation of tabular ``X``."""
-        return "allow-nan" if self.missing == "mask" else True
+    def _validate_table(self, *arrays, **kwargs):
+        """scikit-learn's ``validate_data`` for tabular ``X`` (and ``y``), NaN in
+        ``X`` allowed with ``missing="mask"`` and otherwise refused with a hint."""
+        masked = self.missing == "mask"
+        try:
+            return validate_data(
+                self,
+                *arrays,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan" if masked else True,
+                **kwargs,
+            )
+        except ValueError as err:
+            if masked or "Input X contains NaN" not in str(err):
+                raise
+            raise ValueError(
+                f"{err}\nPass missing='mask' to treat NaN entries as missing values."
+            ) from err
 
     def _validate_X(self, X, *, reset: bool) -> Data:
         X, covariates = split_covariates(X)
@@ -202,13 +217,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                     "(n_datasets, n_replicates, n_features) or a list of "
                     "(n_replicates, n_features) arrays."
                 )
-            values = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=np.float64,
-                ensure_all_finite=self._finite_check(),
-            )
+            values = self._validate_table(X, reset=reset)
             return Data(values, None, False)
         data = self._as_data(X)
         if reset:
@@ -251,15 +260,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 f"y must be 1-D or 2-D (n_datasets, n_parameters); got {_ndim(y)} axes."
             )
         if self._is_tabular(X):
-            values, y = validate_data(
-                self,
-                X,
-                y,
-                dtype=np.float64,
-                multi_output=True,
-                y_numeric=True,
-                ensure_all_finite=self._finite_check(),
-            )
+            values, y = self._validate_table(X, y, multi_output=True, y_numeric=True)
             # y_numeric converts object arrays only; numpy strings would pass.
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             data = Data(values, None, False)

@@ -214,8 +214,12 @@ def test_tabular_mlp_sees_the_indicator(tabular):
 
 def test_unmasked_estimator_names_the_option(tabular):
     X, y = tabular
-    with pytest.raises(ValueError, match="NaN"):
-        NeuralBayesEstimator(max_epochs=1).fit(holed(X, 0.3, 3), y)
+    est = NeuralBayesEstimator(max_epochs=1)
+    with pytest.raises(ValueError, match="Pass missing='mask'"):
+        est.fit(holed(X, 0.3, 3), y)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="Pass missing='mask'"):
+        est.predict(holed(X, 0.3, 3))
 
 
 def test_cnn_gets_indicator_channels():

@@ -11,6 +11,7 @@ from sklearn.utils import _safe_indexing
 
 from skamortise import (
     NeuralBayesEstimator,
+    NeuralEnsemble,
     NeuralModelComparison,
     NeuralPosteriorEstimator,
     NeuralQuantileEstimator,
@@ -254,3 +255,14 @@ def test_expert_statistics_in_a_pipeline_survive_saving(scaled, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X.X[:5]), pipe.predict(X.X[:5]))
     scores = cross_val_score(pipe, X.X, theta[:, 0], cv=2)
     assert np.isfinite(scores).all()
+
+
+def test_an_ensemble_passes_covariates_and_missing_values_to_its_members(scaled):
+    X, theta = scaled
+    values = X.X.copy()
+    values[::4, 1] = np.nan
+    both = WithCovariates(values, X.covariates)
+    member = NeuralBayesEstimator(missing="mask", **TINY)
+    ensemble = NeuralEnsemble(member, n_estimators=2, random_state=0).fit(both, theta)
+    assert all(m.n_covariates_ == 2 for m in ensemble.estimators_)
+    assert np.isfinite(ensemble.predict(both[:4])).all()

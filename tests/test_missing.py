@@ -376,23 +376,3 @@ def test_one_masked_network_matches_the_exact_posterior_mean_at_every_rate(
         best = ((exact - theta) ** 2).mean(0)
         # The ratio's MC error at 3,000 data sets is about 0.01.
         assert (gap / best < 1.10).all(), (rate, gap / best)
-
-
-@pytest.mark.slow
-def test_one_masked_network_covers_at_the_nominal_level_at_every_rate(
-    gaussian_model, masked_test_sets
-):
-    est = _training(
-        gaussian_model,
-        NeuralQuantileEstimator(
-            quantiles=(0.05, 0.95),
-            bounds=gaussian_model.bounds,
-            missing="mask",
-            random_state=0,
-        ),
-    )
-    for rate, (X, theta) in masked_test_sets.items():
-        q = est.predict_quantiles(X)
-        inside = ((q[..., 0] < theta) & (theta < q[..., 1])).mean(0)
-        # 2 points, plus 3 binomial standard errors (0.55 points each).
-        assert (np.abs(inside - 0.9) < 0.02 + 3 * 0.0055).all(), (rate, inside)

@@ -122,8 +122,9 @@ class StreamedTable:
         Rows per chunk of a pass; None fits ``CHUNK_BYTES``.
     absent : bool, default=False
         Whether replicates with every entry missing (NaN) are masked as absent
-        (``missing="mask"`` on replicated data, see :func:`~skamortise._data.
-        mark_absent`). Data sets then carry a mask whenever one is absent.
+        (``missing="mask"`` on replicated data; see
+        :func:`skamortise._data.mark_absent`). Data sets then carry a mask
+        whenever one is absent.
     """
 
     in_memory = False

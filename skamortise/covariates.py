@@ -4,9 +4,10 @@ A covariate is known for a whole data set and enters the inference network next 
 the learned summary of its data: a design variable, a known sample size or
 censoring threshold, a covariate that differs between data sets, or expert
 statistics computed from the data
-(:class:`skamortise.preprocessing.ExpertStatistics`). :class:`WithCovariates` pairs the data sets ``X`` (any layout
-the estimators take: a table, replicates, a ragged list, grids, series) with a
-covariate vector per data set, and indexes both together, so that scikit-learn's
+(:class:`skamortise.preprocessing.ExpertStatistics`). :class:`WithCovariates`
+pairs the data sets ``X`` (any layout the estimators take: a table, replicates, a
+ragged list, grids, series) with a covariate vector per data set, and indexes both
+together, so that scikit-learn's
 splitting (``GridSearchCV``, ``cross_val_score``, ``train_test_split``) and
 pipelines handle it as they handle an array.
 """

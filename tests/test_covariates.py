@@ -266,3 +266,14 @@ def test_an_ensemble_passes_covariates_and_missing_values_to_its_members(scaled)
     ensemble = NeuralEnsemble(member, n_estimators=2, random_state=0).fit(both, theta)
     assert all(m.n_covariates_ == 2 for m in ensemble.estimators_)
     assert np.isfinite(ensemble.predict(both[:4])).all()
+
+
+def test_a_simulator_returning_covariates_is_told_the_way(gaussian_model):
+    def simulator(theta, rng, n_replicates):
+        X = gaussian_model.simulator(theta, rng, n_replicates)
+        return WithCovariates(X, np.zeros(len(X)))
+
+    with pytest.raises(ValueError, match="fit on WithCovariates"):
+        NeuralBayesEstimator(**TINY).fit_simulator(
+            gaussian_model.prior, simulator, 50, n_replicates=4
+        )

@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from ..covariates import WithCovariates
+
 # How many failing parameter rows an error message lists.
 _N_NAMED = 5
 
@@ -21,6 +23,12 @@ class _ProtocolError(ValueError):
 
 def _rows(data, n: int) -> list:
     """A simulator's output for ``n`` data sets as a list of per-data-set arrays."""
+    if isinstance(data, WithCovariates):
+        raise _ProtocolError(
+            "simulator returned WithCovariates; simulated training pairs carry data "
+            "only. Simulate with simulate(...) and fit on WithCovariates(X, "
+            "covariates) instead."
+        )
     if isinstance(data, (list, tuple)):
         rows = [np.asarray(x, dtype=np.float64) for x in data]
     else:

@@ -11,6 +11,8 @@ ORDER = [
     "point",
     "quantile",
     "ar1",
+    "missing_point",
+    "missing_quantile",
     "npe",
     "nre",
     "bootstrap",

@@ -8,6 +8,7 @@ pass.
 from . import ensemble, long_format, pipeline, preprocessing
 from ._version import __version__
 from .bootstrap import BootstrapResult, bootstrap
+from .covariates import WithCovariates
 from .ensemble import NeuralEnsemble
 from .estimators import (
     NeuralBayesEstimator,
@@ -32,6 +33,7 @@ __all__ = [
     "simulate",
     "bootstrap",
     "BootstrapResult",
+    "WithCovariates",
     "make_pipeline",
     "load",
     "save",

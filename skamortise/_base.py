@@ -14,6 +14,7 @@ import copy
 import math
 import os
 import threading
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,12 +25,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import _check_hidden, _ndim, _parameter_names, is_table
-from ._data import Data, as_data, as_series
+from ._data import MISSING, Data, as_data, as_series
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
 from ._runtime import with_thread_limit
-from ._scaling import standardise_data
+from ._scaling import covariate_moments, standardise_data
 from ._training import (
     Batch,
     evaluate,
@@ -39,6 +40,7 @@ from ._training_range import (
     check_training_range,
     record_training_range,
 )
+from .covariates import split_covariates
 from .distributions.mapped import parameter_map
 from .distributions.transforms import BoundsTransform
 from .nn import (
@@ -48,9 +50,12 @@ from .nn import (
     is_series_network,
 )
 from .nn._activations import ACTIVATIONS
+from .nn.covariates import CovariateInput
 
 # Largest standardised parameter accepted as a training or scoring target.
 _MAX_STANDARDISED = 1e6
+# Most set-level covariates a saved file may declare (bounds what loading builds).
+MAX_COVARIATES = 100_000
 # Inference runs in chunks of roughly this many replicates to bound memory.
 _INFERENCE_CHUNK = 65536
 
@@ -84,6 +89,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "warn_out_of_range": ["boolean"],
+        "missing": [StrOptions(set(MISSING))],
     }
 
     def _store_init_arguments(self, arguments: dict) -> None:
@@ -181,10 +187,45 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
 
     def _as_data(self, X) -> Data:
         if self._is_series():
-            return as_series(X)
-        return as_data(X, event_ndim=self._event_ndim())
+            return as_series(X, missing=self.missing)
+        return as_data(X, event_ndim=self._event_ndim(), missing=self.missing)
+
+    def _validate_table(self, *arrays, **kwargs):
+        """scikit-learn's ``validate_data`` for tabular ``X`` (and ``y``), NaN in
+        ``X`` allowed with ``missing="mask"`` and otherwise refused with a hint."""
+        masked = self.missing == "mask"
+        try:
+            return validate_data(
+                self,
+                *arrays,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan" if masked else True,
+                **kwargs,
+            )
+        except ValueError as err:
+            if masked or "Input X contains NaN" not in str(err):
+                raise
+            raise ValueError(
+                f"{err}\nPass missing='mask' to treat NaN entries as missing values."
+            ) from err
 
     def _validate_X(self, X, *, reset: bool) -> Data:
+        X, covariates = split_covariates(X)
+        data = self._with_covariates(self._validate_layout(X, reset=reset), covariates)
+        if not reset:
+            self._check_layout(data)
+        return data
+
+    def _with_covariates(self, data: Data, covariates) -> Data:
+        """``data`` with its validated set-level covariates (None for plain data)."""
+        if covariates is not None:
+            covariates = check_array(
+                covariates, dtype=np.float64, input_name="covariates"
+            )
+            check_consistent_length(data.values, covariates)
+        return replace(data, covariates=covariates)
+
+    def _validate_layout(self, X, *, reset: bool) -> Data:
         if self._is_tabular(X):
             if not reset and getattr(self, "replicated_", False):
                 raise ValueError(
@@ -192,13 +233,11 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                     "(n_datasets, n_replicates, n_features) or a list of "
                     "(n_replicates, n_features) arrays."
                 )
-            values = validate_data(self, X, reset=reset, dtype=np.float64)
+            values = self._validate_table(X, reset=reset)
             return Data(values, None, False)
         data = self._as_data(X)
         if reset:
             self._reset_features(data.event_shape)
-        else:
-            self._check_layout(data)
         return data
 
     def _reset_features(self, event_shape: tuple) -> None:
@@ -220,17 +259,24 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 f"{type(self).__name__} is expecting {self.event_shape_} "
                 "features as input."
             )
+        expected = getattr(self, "n_covariates_", 0)
+        if data.n_covariates != expected:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {expected} set-level "
+                f"covariate(s); X has {data.n_covariates}. Pass X as "
+                "skamortise.WithCovariates(X, covariates) with as many covariates "
+                "as at fit, or plain data if there were none."
+            )
 
     def _validate_fit(self, X, y) -> tuple[Data, np.ndarray]:
+        X, covariates = split_covariates(X)
         names = _parameter_names(y)
         if y is not None and _ndim(y) > 2:
             raise ValueError(
                 f"y must be 1-D or 2-D (n_datasets, n_parameters); got {_ndim(y)} axes."
             )
         if self._is_tabular(X):
-            values, y = validate_data(
-                self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
-            )
+            values, y = self._validate_table(X, y, multi_output=True, y_numeric=True)
             # y_numeric converts object arrays only; numpy strings would pass.
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             data = Data(values, None, False)
@@ -240,9 +286,10 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                     f"This {type(self).__name__} estimator requires y to be passed, "
                     "but the target y is None."
                 )
-            data = self._validate_X(X, reset=True)
+            data = self._validate_layout(X, reset=True)
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             check_consistent_length(data.values, y)
+        data = self._with_covariates(data, covariates)
         if y.ndim > 2 or (y.ndim == 2 and y.shape[1] == 0):
             raise ValueError(
                 f"y must be 1-D or 2-D with at least one column; got {y.shape}."
@@ -253,10 +300,18 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         return data, y2, y.ndim, names
 
     # ------------------------------------------------------------------ network
+    def _summary_spec(self, data):
+        """What builds the summary network: ``summary_network`` unless a family
+        chooses otherwise for ``data``'s layout."""
+        return self.summary_network
+
     def _new_network(self, data, n_parameters: int, seed: int):
         """A fresh network for data of ``data``'s layout (``event_shape``,
-        ``replicated``, ``max_count``)."""
+        ``replicated``, ``max_count``, ``covariates``)."""
         hidden = _check_hidden(self.hidden_layer_sizes)
+        covariates = None
+        if data.covariates is not None:  # their moments: buffers of the network
+            covariates = CovariateInput(*covariate_moments(data.covariates))
         # Weight initialisation uses torch's global generator; fork it so the seed
         # makes the network reproducible without touching the user's global stream.
         # The lock keeps threads (an ensemble under joblib's threading backend) from
@@ -264,22 +319,24 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             summary, width = build_summary_network(
-                self.summary_network,
+                self._summary_spec(data),
                 self.summary_network_kwargs,
                 event_shape=data.event_shape,
                 replicated=data.replicated,
                 hidden_layer_sizes=hidden,
                 activation=self.activation,
                 max_count=data.max_count,
+                missing=self.missing == "mask",
             )
-            head = self._build_head(width, n_parameters)
-        return AmortisedNetwork(summary, head)
+            n_covariates = 0 if covariates is None else covariates.n_covariates
+            head = self._build_head(width + n_covariates, n_parameters)
+        return AmortisedNetwork(summary, head, covariates)
 
     def _batch(self, data: Data, y: np.ndarray | None, device, dtype) -> Batch:
         """Standardised tensors for ``data`` (and training-space ``y``)."""
         data = standardise_data(data, self.x_loc_, self.x_scale_)
         x = torch.tensor(data.values, dtype=dtype, device=device)
-        if not torch.isfinite(x).all():
+        if torch.isinf(x).any():  # NaN is a missing value, validated already
             raise ValueError(
                 "X has values too large for the network after standardisation by the "
                 "training data's scale (|X| up to "
@@ -287,6 +344,9 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 "lie far outside what the estimator was trained on."
             )
         mask = None if data.mask is None else torch.tensor(data.mask, device=device)
+        covariates = None
+        if data.covariates is not None:
+            covariates = torch.tensor(data.covariates, dtype=dtype, device=device)
         if y is None:
             target = torch.empty(len(data), 0, dtype=dtype, device=device)
         else:
@@ -301,7 +361,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                     f"{np.max(self.y_scale_):.3g}); rescale the parameters."
                 )
             target = torch.tensor(z, dtype=dtype, device=device)
-        return Batch(x, mask, target)
+        return Batch(x, mask, target, covariates)
 
     # -------------------------------------------------------------- persistence
     def save(self, path) -> None:
@@ -338,6 +398,8 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             getattr(self, "n_parameters_", None),
             getattr(self, "event_shape_", None),
         )
+        # Files written before covariates existed have none.
+        k = self.n_covariates_ = getattr(self, "n_covariates_", 0)
         if not (
             isinstance(getattr(self, "replicated_", None), bool)
             and type(p) is int
@@ -345,12 +407,15 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             and isinstance(shape, tuple)
             and 1 <= len(shape) <= 3
             and all(type(s) is int and s >= 1 for s in shape)
+            and type(k) is int
+            and 0 <= k <= MAX_COVARIATES
         ):
             raise ValueError(
                 f"The fitted layout of {type(self).__name__} is invalid: expected "
-                "replicated_ a bool, n_parameters_ a positive int and event_shape_ 1 "
-                f"to 3 positive ints; got {getattr(self, 'replicated_', None)!r}, "
-                f"{p!r} and {shape!r}."
+                "replicated_ a bool, n_parameters_ a positive int, event_shape_ 1 "
+                f"to 3 positive ints and n_covariates_ an int in [0, {MAX_COVARIATES}]"
+                f"; got {getattr(self, 'replicated_', None)!r}, {p!r}, {shape!r} and "
+                f"{k!r}."
             )
         self._set_family_attributes(p)
         transform = self._bounds_transform(p)
@@ -362,6 +427,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             np.zeros((0, 1, *shape) if self.replicated_ else (0, *shape)),
             None,
             self.replicated_,
+            np.zeros((0, k)) if k else None,
         )
         network = rebuild_network(
             lambda: self._new_network(data, p, seed=0), state_dict, type(self).__name__
@@ -443,10 +509,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         """The summary network's output for every data set, as one tensor."""
         self.network_.eval()
         return torch.cat(
-            [
-                self.network_.summarise(batch.x, batch.mask)
-                for _, batch in self._chunks(data)
-            ]
+            [self.network_.summarise(*batch.inputs) for _, batch in self._chunks(data)]
         )
 
     def _validation_score_data(self, X, y):
@@ -472,6 +535,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self.missing == "mask"
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True

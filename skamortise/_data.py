@@ -16,6 +16,13 @@ steps of each series on the second axis, ``(n_datasets, n_times, n_channels)``, 
 at the end and masked when lengths differ. That axis is ordered, so only a series
 network (one that declares ``ordered = True``) reads it; the estimator picks
 :func:`as_series` or :func:`as_data` from its summary network, never from the shape.
+
+Missing values are NaN entries, accepted only with ``missing="mask"``; infinity is
+never accepted. In replicated data a replicate whose every entry is missing is
+absent: it is moved behind the observed replicates of its data set and masked like
+padding (:func:`mark_absent`), so the mask of every layout stays a prefix. The time
+steps of a series keep their places: a step with nothing observed stays in the
+series, its missing entries marked only by NaN.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-__all__ = ["Data", "as_data", "as_series", "is_ragged"]
+__all__ = ["MISSING", "Data", "as_data", "as_series", "is_ragged", "mark_absent"]
+
+# What ``missing`` may be: NaN entries are an error, or masked.
+MISSING = ("error", "mask")
 
 
 @dataclass(frozen=True)
@@ -37,17 +47,22 @@ class Data:
     ----------
     values : ndarray of shape (n_datasets, *event_shape) or \
             (n_datasets, n_replicates, *event_shape)
-        The data, float64; padded entries of ragged input are zero.
+        The data, float64; padded entries of ragged input are zero, missing entries
+        (``missing="mask"`` only) are NaN.
     mask : ndarray of shape (n_datasets, n_replicates) of bool, or None
-        True where a replicate is observed; None when every replicate is.
+        True where a replicate is observed; None when every replicate is. The
+        observed replicates of a data set come first.
     replicated : bool
         Whether the second axis holds replicates (from :func:`as_series`: the time
         steps of each series), a variable-length axis that is masked when ragged.
+    covariates : ndarray of shape (n_datasets, n_covariates), or None
+        Set-level covariates (:class:`skamortise.WithCovariates`), or None.
     """
 
     values: np.ndarray
     mask: np.ndarray | None
     replicated: bool
+    covariates: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -74,7 +89,12 @@ class Data:
     def take(self, index) -> Data:
         """The data sets at ``index`` (an integer array or slice)."""
         mask = None if self.mask is None else self.mask[index]
-        return Data(self.values[index], mask, self.replicated)
+        covariates = None if self.covariates is None else self.covariates[index]
+        return Data(self.values[index], mask, self.replicated, covariates)
+
+    @property
+    def n_covariates(self) -> int:
+        return 0 if self.covariates is None else self.covariates.shape[1]
 
 
 def is_ragged(X) -> bool:
@@ -82,35 +102,88 @@ def is_ragged(X) -> bool:
     return isinstance(X, (list, tuple)) and len(X) > 0 and hasattr(X[0], "shape")
 
 
-def _finite(array: np.ndarray, name: str) -> None:
-    if not np.isfinite(array).all():
+def check_missing(missing: str) -> None:
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {MISSING}; got {missing!r}.")
+
+
+def check_entries(array: np.ndarray, name: str, missing: str = "error") -> None:
+    """Refuse infinity, and NaN unless ``missing="mask"``."""
+    if missing == "mask":
+        if np.isinf(array).any():
+            raise ValueError(
+                f"Input {name} contains infinity; every entry must be finite or NaN "
+                "(missing) with missing='mask'."
+            )
+    elif not np.isfinite(array).all():
         raise ValueError(
-            f"Input {name} contains NaN or infinity; every entry must be finite."
+            f"Input {name} contains NaN or infinity; every entry must be finite. "
+            "Pass missing='mask' to the estimator to treat NaN entries as missing."
         )
 
 
-def _filled(values: np.ndarray, name: str, entries: str) -> None:
-    """Refuse an array with an empty axis or a non-finite entry."""
+def _filled(values: np.ndarray, name: str, entries: str, missing: str) -> None:
+    """Refuse an array with an empty axis or an entry ``missing`` does not allow."""
     if min(values.shape) == 0:
         raise ValueError(
             f"{name} of shape {values.shape} is empty; every axis needs at least one "
             f"entry (0 sample(s) or 0 {entries} given)."
         )
-    _finite(values, name)
+    check_entries(values, name, missing)
 
 
-def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
+def mark_absent(data: Data, name: str = "X") -> Data:
+    """Mask the replicates of ``data`` whose every entry is missing (NaN).
+
+    Within each data set the observed replicates are moved to the front, in their
+    order, and the absent ones behind them become zero padding: replicates are
+    exchangeable, and every consumer of a mask reads it as a prefix.
+
+    Raises
+    ------
+    ValueError
+        When a data set has no observed replicate.
+    """
+    if not data.replicated or len(data) == 0:
+        return data
+    values = data.values
+    present = ~np.isnan(values).reshape(*values.shape[:2], -1).all(axis=2)
+    if data.mask is not None:
+        present &= data.mask
+    empty = ~present.any(axis=1)
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(
+            f"Data set {i} of {name} has no observed replicate (every entry is NaN); "
+            "each data set needs at least one replicate with an observed entry."
+        )
+    if present.all():
+        return data
+    order = np.argsort(~present, axis=1, kind="stable")
+    values = np.take_along_axis(
+        values, order.reshape(*order.shape, *[1] * (values.ndim - 2)), axis=1
+    )
+    mask = np.take_along_axis(present, order, axis=1)
+    values[~mask] = 0.0
+    width = int(mask.sum(axis=1).max())
+    return Data(values[:, :width], mask[:, :width], True)
+
+
+def as_data(X, *, event_ndim: int = 1, name: str = "X", missing: str = "error") -> Data:
     """Validate ``X`` in any of the accepted layouts.
 
     Arrays with ``1 + event_ndim`` axes are one event per data set; arrays with
     ``2 + event_ndim`` axes, and lists of arrays with ``1 + event_ndim`` axes, are
     replicated. Two-dimensional tabular input should go through sklearn's
     ``validate_data`` instead (feature names); this function handles the rest.
+    With ``missing="mask"`` NaN entries are kept as missing values and replicates
+    with nothing observed are masked (:func:`mark_absent`).
 
     Raises
     ------
     ValueError
-        For non-finite values, empty input, or a shape that fits no layout.
+        For infinite values, NaN unless ``missing="mask"``, empty input, a
+        replicated data set with nothing observed, or a shape that fits no layout.
     TypeError
         For sparse input.
     """
@@ -119,8 +192,10 @@ def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
             f"Sparse {name} is not supported; pass a dense array of shape "
             "(n_datasets, n_features) or (n_datasets, n_replicates, n_features)."
         )
+    check_missing(missing)
     if is_ragged(X):
-        return _as_ragged(X, event_ndim=event_ndim, name=name)
+        data = _as_ragged(X, event_ndim=event_ndim, name=name, missing=missing)
+        return mark_absent(data, name) if missing == "mask" else data
     values = _piece(X, name)
     if values.ndim not in (1 + event_ndim, 2 + event_ndim):
         raise ValueError(
@@ -128,8 +203,9 @@ def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
             f"{2 + event_ndim} axes (n_datasets, n_replicates, *event), or be a list "
             f"of {1 + event_ndim}-axis arrays; got an array of shape {values.shape}."
         )
-    _filled(values, name, "feature(s)")
-    return Data(values, None, values.ndim == 2 + event_ndim)
+    _filled(values, name, "feature(s)", missing)
+    data = Data(values, None, values.ndim == 2 + event_ndim)
+    return mark_absent(data, name) if missing == "mask" else data
 
 
 def _piece(x, name: str) -> np.ndarray:
@@ -144,7 +220,7 @@ def _piece(x, name: str) -> np.ndarray:
     )
 
 
-def _as_ragged(X, *, event_ndim: int, name: str) -> Data:
+def _as_ragged(X, *, event_ndim: int, name: str, missing: str) -> Data:
     arrays = []
     for i, x in enumerate(X):
         x = _piece(x, f"{name}[{i}]")
@@ -160,7 +236,7 @@ def _as_ragged(X, *, event_ndim: int, name: str) -> Data:
                 f"All data sets in {name} must share the event shape; {name}[0] has "
                 f"{arrays[0].shape[1:]} but {name}[{i}] has {x.shape[1:]}."
             )
-        _finite(x, f"{name}[{i}]")
+        check_entries(x, f"{name}[{i}]", missing)
         arrays.append(x)
     return _padded(arrays)
 
@@ -183,7 +259,7 @@ _SERIES_LAYOUTS = (
 )
 
 
-def as_series(X, *, name: str = "X") -> Data:
+def as_series(X, *, name: str = "X", missing: str = "error") -> Data:
     """Validate time series: one series per data set, time on the second axis.
 
     A 2-D array ``(n_datasets, n_times)`` holds one channel per series, a 3-D array
@@ -196,13 +272,13 @@ def as_series(X, *, name: str = "X") -> Data:
     Data
         ``values`` of shape ``(n_datasets, n_times, n_channels)``, ``mask`` of shape
         ``(n_datasets, n_times)`` or None, ``replicated=True`` (a variable-length
-        second axis).
+        second axis). Missing entries (``missing="mask"``) stay NaN in place.
 
     Raises
     ------
     ValueError
-        For non-finite values, empty input or series, channel counts that differ,
-        or a shape that fits no series layout.
+        For infinite values, NaN unless ``missing="mask"``, empty input or
+        series, channel counts that differ, or a shape that fits no series layout.
     TypeError
         For sparse input.
 
@@ -214,6 +290,7 @@ def as_series(X, *, name: str = "X") -> Data:
     >>> data.values.shape, data.mask.sum(axis=1).tolist()
     ((2, 5, 1), [3, 5])
     """
+    check_missing(missing)
     if sp.issparse(X):
         raise TypeError(f"Sparse {name} is not supported; pass {_SERIES_LAYOUTS}.")
     if is_ragged(X):
@@ -237,7 +314,7 @@ def as_series(X, *, name: str = "X") -> Data:
                     f"{name}[0] has {arrays[0].shape[1]} but {name}[{i}] has "
                     f"{x.shape[1]}."
                 )
-            _finite(x, f"{name}[{i}]")
+            check_entries(x, f"{name}[{i}]", missing)
             arrays.append(x)
         return _padded(arrays)
     values = _piece(X, name)
@@ -251,5 +328,5 @@ def as_series(X, *, name: str = "X") -> Data:
             f"{name} must be {_SERIES_LAYOUTS}; got an array of shape "
             f"{values.shape}.{hint}"
         )
-    _filled(values, name, "time step(s)")
+    _filled(values, name, "time step(s)", missing)
     return Data(values.reshape(*values.shape[:2], -1), None, True)

@@ -177,6 +177,9 @@ class FittingMixin:
         if not warm:
             self.replicated_ = table.replicated
             self.event_shape_ = table.event_shape
+            self.n_covariates_ = (
+                0 if table.covariates is None else table.covariates.shape[1]
+            )
             self.n_parameters_ = n_parameters
             self.parameter_names_ = list(training.names)
             self._y_ndim = training.y_ndim

@@ -24,14 +24,31 @@ def _observed(data: Data) -> np.ndarray:
     return values
 
 
+def _check_observed(counts: np.ndarray) -> None:
+    if not np.all(counts > 0):
+        j = int(np.flatnonzero(np.atleast_1d(counts) == 0)[0])
+        raise ValueError(
+            f"Feature {j} of X is missing (NaN) in every training data set; the "
+            "estimator cannot learn its scale. Drop it or simulate it."
+        )
+
+
 def data_moments(data: Data) -> tuple[np.ndarray, np.ndarray]:
-    """Location and scale of the data, ignoring padding.
+    """Location and scale of the data, ignoring padding and missing (NaN) entries.
 
     Vectors are standardised per feature (over data sets and replicates); grids, whose
     entries share one meaning, by a single location and scale.
     """
     values = _observed(data)
-    if len(data.event_shape) == 1:
+    grid = len(data.event_shape) > 1
+    if np.isnan(values).any():
+        values = values.reshape(-1, 1) if grid else values
+        _check_observed((~np.isnan(values)).sum(axis=0))
+        loc, scale = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        if grid:
+            return np.array(loc[0]), _safe_scale(scale)[0]
+        return loc, _safe_scale(scale)
+    if not grid:
         return values.mean(axis=0), _safe_scale(values.std(axis=0))
     loc, scale = values.mean(), values.std()
     return np.array(loc), _safe_scale(np.array([scale]))[0]
@@ -51,15 +68,22 @@ class RunningMoments:
         self.grid = False
 
     def _add(self, values: np.ndarray) -> None:
-        n = len(values)
-        if n == 0:
+        if len(values) == 0:
             return
-        mean = values.mean(axis=0)
-        m2 = values.var(axis=0) * n  # one temporary the size of the chunk
+        missing = np.isnan(values)
+        if missing.any():  # per-feature counts of the observed entries
+            n = (~missing).sum(axis=0)
+            mean = np.where(missing, 0.0, values).sum(axis=0) / np.maximum(n, 1)
+            m2 = np.where(missing, 0.0, values - mean).__pow__(2).sum(axis=0)
+        else:
+            n = len(values)
+            mean = values.mean(axis=0)
+            m2 = values.var(axis=0) * n  # one temporary the size of the chunk
         total = self.n + n
+        share = np.divide(n, total, out=np.zeros(np.shape(total)), where=total > 0)
         delta = mean - self.mean
-        self.mean = self.mean + delta * (n / total)
-        self.m2 = self.m2 + m2 + delta**2 * (self.n * n / total)
+        self.mean = self.mean + delta * share
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * share)
         self.n = total
 
     def add_data(self, data: Data) -> None:
@@ -72,6 +96,7 @@ class RunningMoments:
         self._add(y)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
+        _check_observed(np.atleast_1d(self.n))
         scale = _safe_scale(np.atleast_1d(np.sqrt(self.m2 / self.n)))
         if self.grid:
             return np.array(self.mean[0]), scale[0]
@@ -83,7 +108,15 @@ def standardise_data(data: Data, loc: np.ndarray, scale: np.ndarray) -> Data:
     values = (data.values - loc) / scale
     if data.mask is not None:
         values[~data.mask] = 0.0
-    return Data(values, data.mask, data.replicated)
+    return Data(values, data.mask, data.replicated, data.covariates)
+
+
+def covariate_moments(covariates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-covariate mean and standard deviation (0 and 1 without rows)."""
+    if len(covariates) == 0:
+        k = covariates.shape[1]
+        return np.zeros(k), np.ones(k)
+    return covariates.mean(axis=0), _safe_scale(covariates.std(axis=0))
 
 
 def parameter_moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -148,17 +148,31 @@ def open_stream(store, estimator, chunk_size) -> StreamedTable:
             f"n_channels) (X of 3 axes); got rows of shape {store.row_shape}. "
             "Reshape a univariate memory map to (n_datasets, n_times, 1)."
         )
+    masked = estimator.missing == "mask"
     return StreamedTable(
-        store, estimator._event_ndim(), estimator._encode_targets, chunk_size
+        store,
+        estimator._event_ndim(),
+        estimator._encode_targets,
+        chunk_size,
+        absent=masked and not estimator._is_series(),
     )
 
 
-def _check_finite(data, start: int) -> None:
-    finite = np.isfinite(data.values).reshape(len(data), -1).all(axis=1)
-    if not finite.all():
+def _check_finite(data, start: int, missing: str) -> None:
+    if missing == "mask":  # NaN is a missing value
+        bad, what = np.isinf(data.values), "infinity"
+    else:
+        bad, what = ~np.isfinite(data.values), "NaN or infinity"
+    bad = bad.reshape(len(data), -1).any(axis=1)
+    if bad.any():
         raise ValueError(
-            f"Input X contains NaN or infinity (data set {start + np.argmin(finite)}); "
-            "every entry must be finite."
+            f"Input X contains {what} (data set {start + np.argmax(bad)}); every "
+            "entry must be finite."
+            + (
+                ""
+                if missing == "mask"
+                else " Pass missing='mask' to treat NaN as missing."
+            )
         )
 
 
@@ -173,7 +187,7 @@ def streamed_set(table: StreamedTable, estimator, y_ndim: int, names) -> Trainin
     def targets():
         start = 0
         for data, y in table.chunks(raw=True):
-            _check_finite(data, start)
+            _check_finite(data, start, estimator.missing)
             start += len(data)
             yield y
 

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._data import Data
+from ._data import Data, mark_absent
 from ._filerows import FileRows
 from ._scaling import RunningMoments, data_moments, parameter_moments
 
@@ -47,6 +47,7 @@ class ArrayTable:
     replicated = property(lambda self: self.data.replicated)
     event_shape = property(lambda self: self.data.event_shape)
     max_count = property(lambda self: self.data.max_count)
+    covariates = property(lambda self: self.data.covariates)
 
     def layout(self) -> Data:
         return self.data
@@ -119,13 +120,21 @@ class StreamedTable:
         Turns raw ``y`` rows into the estimator's ``(n, n_parameters)`` targets.
     chunk_rows : int, default=None
         Rows per chunk of a pass; None fits ``CHUNK_BYTES``.
+    absent : bool, default=False
+        Whether replicates with every entry missing (NaN) are masked as absent
+        (``missing="mask"`` on replicated data; see
+        :func:`skamortise._data.mark_absent`). Data sets then carry a mask
+        whenever one is absent.
     """
 
     in_memory = False
+    covariates = None  # set-level covariates are not streamed
 
-    def __init__(self, store, event_ndim: int, encode, chunk_rows=None, rows=None):
+    def __init__(
+        self, store, event_ndim: int, encode, chunk_rows=None, rows=None, absent=False
+    ):
         self.store, self.event_ndim, self.encode = store, event_ndim, encode
-        self.rows = rows
+        self.rows, self.absent = rows, absent
         ndim = 1 + len(store.row_shape)
         if ndim not in (1 + event_ndim, 2 + event_ndim):
             raise ValueError(
@@ -166,7 +175,7 @@ class StreamedTable:
     def take(self, index) -> StreamedTable:
         rows = self._store_rows(np.asarray(index))
         return StreamedTable(
-            self.store, self.event_ndim, self.encode, self.chunk_rows, rows
+            self.store, self.event_ndim, self.encode, self.chunk_rows, rows, self.absent
         )
 
     def spaced(self, step: int) -> Data:
@@ -204,12 +213,14 @@ class StreamedTable:
 
     def _data(self, values: np.ndarray, counts) -> Data:
         if self.counts is None:
-            return Data(values, None, self.replicated)
-        width = int(counts.max())
-        mask = np.arange(width)[None, :] < counts[:, None]
-        values = values[:, :width]
-        values[~mask] = 0.0  # padding is zero, as for ragged input in memory
-        return Data(values, mask, True)
+            data = Data(values, None, self.replicated)
+        else:
+            width = int(counts.max())
+            mask = np.arange(width)[None, :] < counts[:, None]
+            values = values[:, :width]
+            values[~mask] = 0.0  # padding is zero, as for ragged input in memory
+            data = Data(values, mask, True)
+        return mark_absent(data) if self.absent else data
 
     def chunks(self, raw: bool = False):
         """The table in order, ``chunk_rows`` at a time: ``(Data, y)`` pairs."""
@@ -233,7 +244,7 @@ class StreamedTable:
         # Read in file order: sequential reads touch no more pages than they use.
         rows = np.arange(self.store.n) if self.rows is None else np.sort(self.rows)
         in_order = StreamedTable(
-            self.store, self.event_ndim, self.encode, self.chunk_rows, rows
+            self.store, self.event_ndim, self.encode, self.chunk_rows, rows, self.absent
         )
         x, y = RunningMoments(), RunningMoments()
         for data, targets in in_order.chunks():

@@ -30,6 +30,8 @@ ESTIMATORS = [
         "spline", distribution_kwargs={"n_transforms": 1, "hidden_features": 8}, **SMALL
     ),
     NeuralRatioEstimator(**SMALL),
+    NeuralBayesEstimator(missing="mask", **SMALL),
+    NeuralRatioEstimator(missing="mask", **SMALL),
     # Columns of a 2-D X are the time steps of one series per row.
     NeuralBayesEstimator(
         summary_network="rnn", summary_network_kwargs={"hidden_size": 8}, **SMALL

@@ -60,6 +60,11 @@ EXPECTED = {
         "coverage_90_sigma",
     ],
     "two_moons_flow.py": ["c2st"],
+    "peaks_over_threshold.py": [
+        f"risk_ratio_{name}_{threshold}"
+        for threshold in ("low", "mid", "high")
+        for name in ("mu", "sigma")
+    ],
     "identifiability.py": ["c2st"],
     "nuisance_parameters.py": ["c2st_1", "c2st_2", "c2st_3", "coverage_error"],
     "ratio_estimator.py": ["c2st_training_prior", "c2st_new_prior"],

@@ -60,11 +60,18 @@ class Rows:
 
 @dataclass
 class Batch(Rows):
-    """Tensors of one set of training pairs (data, optional mask, parameters)."""
+    """Tensors of one set of training pairs (data, optional mask, parameters,
+    optional set-level covariates)."""
 
     x: torch.Tensor
     mask: torch.Tensor | None
     y: torch.Tensor
+    covariates: torch.Tensor | None = None
+
+    @property
+    def inputs(self) -> tuple:
+        """What the network reads: ``network.summarise(*batch.inputs)``."""
+        return self.x, self.mask, self.covariates
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -80,12 +87,15 @@ class Batch(Rows):
     def take(self, index) -> Batch:
         if isinstance(index, torch.Tensor):
             index = index.to(self.x.device)
+        covariates = None if self.covariates is None else self.covariates[index]
         if self.mask is None:
-            return Batch(self.x[index], None, self.y[index])
+            return Batch(self.x[index], None, self.y[index], covariates)
         # Drop replicate columns that are padding in every selected data set.
         mask = self.mask[index]
         width = int(mask.sum(dim=1).max())
-        return Batch(self.x[index][:, :width], mask[:, :width], self.y[index])
+        return Batch(
+            self.x[index][:, :width], mask[:, :width], self.y[index], covariates
+        )
 
     subset = take
 

@@ -66,6 +66,16 @@ default="auto"
         quantile of the training data sets' distances (``training_range_``; about
         1 in 1000 new data sets like the training data crosses it). Costs one more
         pass of the summary network per call.
+    missing : {"error", "mask"}, default="error"
+        NaN entries of ``X``: an error, or missing values. With ``"mask"`` they
+        are allowed in training and inference (Wang et al. 2024): standardisation
+        ignores them, and the summary network sees the data with NaN replaced by 0
+        next to an indicator of the observed entries (twice the features, or
+        channels; see :mod:`skamortise.nn.observed` for the input a
+        ``summary_network`` of your own receives). A replicate with nothing
+        observed is left out, as if absent. The network learns the missingness
+        patterns it is trained on: simulate them (see
+        :class:`skamortise.simulation.MissingCompletelyAtRandom`).
 """
 
 FITTED_ATTRIBUTES = """\

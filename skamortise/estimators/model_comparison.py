@@ -135,6 +135,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 
@@ -225,7 +226,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         return batch
 
     def _loss(self, network, batch, generator):
-        logits = network(batch.x, batch.mask)
+        logits = network(*batch.inputs)
         return F.cross_entropy(logits, batch.y[:, 0].long())
 
     # -- inference ------------------------------------------------------------------

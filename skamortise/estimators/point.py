@@ -86,6 +86,7 @@ class NeuralBayesEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 
@@ -93,7 +94,7 @@ class NeuralBayesEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         return nn.Linear(n_summaries, n_parameters)
 
     def _loss(self, network, batch, generator):
-        estimate = network(batch.x, batch.mask)
+        estimate = network(*batch.inputs)
         if self.loss == "tanh":
             return tanh_loss(estimate, batch.y, self.tanh_scale).mean()
         loss_fn = (

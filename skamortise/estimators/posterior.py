@@ -151,6 +151,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 
@@ -172,7 +173,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         )
 
     def _loss(self, network, batch, generator):
-        return -network(batch.x, batch.mask).log_prob(batch.y).mean()
+        return -network(*batch.inputs).log_prob(batch.y).mean()
 
     # -- inference ------------------------------------------------------------------
     def _posterior(self, summary: torch.Tensor) -> ParameterDistribution:
@@ -301,7 +302,7 @@ class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEsti
         pieces = []
         with torch.no_grad():
             for index, batch in self._chunks(data):
-                dist = self._posterior(self.network_.summarise(batch.x, batch.mask))
+                dist = self._posterior(self.network_.summarise(*batch.inputs))
                 value = torch.as_tensor(y[index]).to(batch.x)
                 pieces.append(dist.log_prob(value).cpu().numpy())
         return np.concatenate(pieces)

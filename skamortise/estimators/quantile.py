@@ -98,6 +98,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 
@@ -120,7 +121,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         return torch.as_tensor(self.quantiles_, dtype=like.dtype, device=like.device)
 
     def _loss(self, network, batch, generator):
-        summary = network.summarise(batch.x, batch.mask)
+        summary = network.summarise(*batch.inputs)
         if self.quantiles_ is None:
             shape = (len(batch), batch.y.shape[1], 1)
             tau = torch.rand(shape, generator=generator).to(batch.y)

@@ -12,13 +12,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import inference
-from .._base import _INIT_LOCK, BaseNeuralEstimator
+from .._base import BaseNeuralEstimator
 from .._checks import check_n_samples
 from .._runtime import torch_generator, with_thread_limit
 from .._seeds import draw_seed
 from ..inference import prior_log_density, sample_log_density
 from ..losses import RATIO_LOSSES
-from ..nn import AmortisedNetwork
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._simulator import SimulatorFitMixin
@@ -176,26 +175,24 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         checkpoint_dir=None,
         checkpoint_every=10,
         warn_out_of_range=False,
+        missing="error",
     ):
         self._store_init_arguments(locals())
 
     # -- family hooks ---------------------------------------------------------------
-    def _new_network(self, data, n_parameters, seed):
+    def _summary_spec(self, data):
         if (
             self.summary_network != "auto"
             or data.replicated
             or len(data.event_shape) != 1
         ):
-            return super()._new_network(data, n_parameters, seed)
+            return super()._summary_spec(data)
         # One vector per data set: the classifier sees it directly, next to theta.
         # A log ratio of a sharp likelihood depends on differences of data and
         # parameter coordinates, which the first layer forms linearly; a summary
         # network in front makes them nonlinear and needs far more simulations
         # (two moons, 1,000 simulations: C2ST 0.94 with the MLP, 0.75 without).
-        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            head = self._build_head(data.event_shape[0], n_parameters)
-        return AmortisedNetwork(torch.nn.Identity(), head)
+        return torch.nn.Identity
 
     def _build_head(self, n_summaries, n_parameters):
         return RatioHead(
@@ -226,7 +223,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
 
     def _loss(self, network, batch, generator):
         k, options = self._loss_options()
-        summary = network.summarise(batch.x, batch.mask)
+        summary = network.summarise(*batch.inputs)
         joint = network.head(summary, batch.y)
         # Evaluation (the validation loss, score) averages over several draws of the
         # contrasting parameters: with 100 validation pairs (1,000 simulations) one

@@ -41,6 +41,7 @@ def _package_estimators() -> dict[str, type]:
     )
     from ..pipeline import Pipeline
     from ..preprocessing import (
+        ExpertStatistics,
         ReplicateSummaries,
         ReshapeReplicates,
         TimeSeriesSummaries,
@@ -55,6 +56,7 @@ def _package_estimators() -> dict[str, type]:
             NeuralRatioEstimator,
             NeuralEnsemble,
             Pipeline,
+            ExpertStatistics,
             ReplicateSummaries,
             ReshapeReplicates,
             TimeSeriesSummaries,

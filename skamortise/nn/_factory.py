@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .cnn import CNN, CNNSummary, resolve_shape
 from .deepset import DeepSet
 from .mlp import MLP
+from .observed import ObservedInput, observed_event_shape
 from .recurrent import RNN
 from .tcn import TCN
 from .transformer import SeriesTransformer
@@ -47,18 +49,55 @@ def _default_network(
     hidden_layer_sizes: Sequence[int],
     activation: str,
     max_count: int,
+    missing: bool = False,
 ) -> nn.Module:
     in_features = math.prod(event_shape)
+    # With missing values each feature comes with its observed-entry indicator.
+    width = 2 * in_features if missing else in_features
     if not replicated:
-        return MLP(in_features, hidden_layer_sizes, activation=activation)
-    phi = MLP(in_features, hidden_layer_sizes, activation=activation)
+        return MLP(width, hidden_layer_sizes, activation=activation)
+    phi = MLP(width, hidden_layer_sizes, activation=activation)
     # log m and m / max_count; per-set standardisation adds the mean and log sd of
     # every feature.
     extra = 2 + (2 * in_features if len(event_shape) == 1 else 0)
     rho = MLP(phi.out_features + extra, hidden_layer_sizes, activation=activation)
     return DeepSet(
-        phi, rho, standardise_sets=len(event_shape) == 1, count_scale=max_count
+        phi,
+        rho,
+        standardise_sets=len(event_shape) == 1,
+        count_scale=max_count,
+        observed_indicators=missing,
     )
+
+
+def _grid_settings(spec, kwargs: dict) -> dict | None:
+    """``event_shape`` and ``spatial_dims`` of a CNN spec, or None for other specs."""
+    if isinstance(spec, CNNSummary):
+        settings = {**spec._settings(), **kwargs}
+    elif spec is CNN:
+        settings = kwargs
+    else:
+        return None
+    return {
+        "event_shape": settings.get("event_shape"),
+        "spatial_dims": settings.get("spatial_dims"),
+    }
+
+
+def _with_indicators(spec, kwargs: dict | None, event_shape: tuple[int, ...]):
+    """``(kwargs, new_axis)`` for building ``spec`` on values and indicators.
+
+    The indicator extends the feature or channel axis, or, for grids without a
+    channel axis, forms one; a CNN is told the shape it will see.
+    """
+    kwargs = dict(kwargs or {})
+    grid = _grid_settings(spec, kwargs)
+    if grid is None:
+        return kwargs, len(event_shape) > 1
+    shape, dims, _ = resolve_shape(grid["event_shape"], grid["spatial_dims"])
+    new_axis = len(shape) == dims
+    kwargs.update(event_shape=observed_event_shape(shape, new_axis), spatial_dims=dims)
+    return kwargs, new_axis
 
 
 def _series_network(
@@ -97,6 +136,7 @@ def build_summary_network(
     hidden_layer_sizes: Sequence[int],
     activation: str,
     max_count: int = 1,
+    missing: bool = False,
 ) -> tuple[nn.Module, int]:
     """The summary network and its output width.
 
@@ -110,16 +150,27 @@ def build_summary_network(
     them). Any other ``spec`` is a class or factory called with ``**kwargs``; its
     output width is read from a forward pass on a dummy batch, so user networks need
     no special attribute.
+
+    With ``missing=True`` the data may hold NaN: the network built is wrapped in
+    :class:`~skamortise.nn.observed.ObservedInput` and sees the values (NaN as 0) and
+    the observed-entry indicator. It is built for that input: the default networks
+    and series networks take twice the features or channels; a :class:`CNN` or
+    :class:`CNNSummary` is given the event shape with the indicator channels; any
+    other ``spec`` must build a network for vector events ``(2 d,)`` (values, then
+    indicators) or, for grids, ``(2, *event_shape)``.
     """
+    new_axis = False
+    if missing:
+        kwargs, new_axis = _with_indicators(spec, kwargs, event_shape)
     if spec == "auto":
         module = _default_network(
-            event_shape, replicated, hidden_layer_sizes, activation, max_count
+            event_shape, replicated, hidden_layer_sizes, activation, max_count, missing
         )
     elif isinstance(spec, str) and spec in SERIES_NETWORKS:
         module = _series_network(
             spec,
             kwargs,
-            math.prod(event_shape),
+            math.prod(event_shape) * (2 if missing else 1),
             hidden_layer_sizes,
             activation,
             max_count,
@@ -137,6 +188,8 @@ def build_summary_network(
             f"{sorted(SERIES_NETWORKS)} or a torch.nn.Module class / factory; "
             f"got {spec!r}."
         )
+    if missing:
+        module = ObservedInput(module, len(event_shape), new_axis)
     shape = (2, 3, *event_shape) if replicated else (2, *event_shape)
     with torch.no_grad():
         out = module(torch.zeros(shape))

@@ -23,8 +23,10 @@ def standardise_sets(
     and the moments ``(n, 2 d)``: each feature's mean and log standard deviation over
     the observed entries. One observed entry has no spread: its log sd is reported as
     a neutral 0 rather than the floor's log, an outlier among the features.
+    ``weights`` is ``(n, m, 1)`` (whole entries observed or not) or ``(n, m, d)``
+    (each feature its own; a feature with nothing observed gets mean 0, log sd 0).
     """
-    counts = weights.sum(dim=1)
+    counts = weights.sum(dim=1).clamp(min=1)
     centre = (x * weights).sum(dim=1, keepdim=True) / counts.unsqueeze(1)
     square = ((x - centre) ** 2 * weights).sum(dim=1, keepdim=True)
     spread = (square / counts.unsqueeze(1) + EPS**2).sqrt()

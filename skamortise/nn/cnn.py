@@ -15,7 +15,7 @@ _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 _POOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d}
 
 
-def _resolve_shape(event_shape, spatial_dims) -> tuple[tuple[int, ...], int, int]:
+def resolve_shape(event_shape, spatial_dims) -> tuple[tuple[int, ...], int, int]:
     """``(event_shape, spatial_dims, in_channels)`` with the defaults filled in."""
     shape = tuple(int(s) for s in event_shape)
     if not shape or len(shape) > 3 or min(shape) < 1:
@@ -91,7 +91,7 @@ class CNN(nn.Module):
         pooling: str = "mean",
     ):
         super().__init__()
-        shape, dims, width = _resolve_shape(event_shape, spatial_dims)
+        shape, dims, width = resolve_shape(event_shape, spatial_dims)
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must be positive ints; got {channels!r}.")
         if kernel_size < 1:
@@ -197,7 +197,7 @@ class CNNSummary:
         activation: str = "relu",
         pooling: str = "mean",
     ):
-        shape, _, _ = _resolve_shape(event_shape, spatial_dims)
+        shape, _, _ = resolve_shape(event_shape, spatial_dims)
         self.event_shape = shape
         self.replicated = bool(replicated)
         self.spatial_dims = spatial_dims

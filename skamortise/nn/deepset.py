@@ -40,6 +40,11 @@ class DeepSet(nn.Module):
         whatever the data set's scale, so moments such as the variance come out
         precisely even for data sets much narrower than the training data overall.
         ``rho`` then receives ``2 d`` more features.
+    observed_indicators : bool, default=False
+        Whether the ``2 d`` features of each replicate are ``d`` values followed by
+        ``d`` indicators of which were observed (missing values zeroed; see
+        :class:`skamortise.nn.observed.ObservedInput`). Per-set standardisation then
+        reads the observed values only and appends ``2 d`` moments of the values.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class DeepSet(nn.Module):
         append_log_count: bool = True,
         standardise_sets: bool = False,
         count_scale: float | None = None,
+        observed_indicators: bool = False,
     ):
         super().__init__()
         if pooling not in ("mean", "sum", "max"):
@@ -61,6 +67,7 @@ class DeepSet(nn.Module):
         self.pooling = pooling
         self.append_log_count = append_log_count
         self.standardise_sets = standardise_sets
+        self.observed_indicators = observed_indicators
         if count_scale is not None:
             if not count_scale > 0:
                 raise ValueError(f"count_scale must be positive; got {count_scale}.")
@@ -78,7 +85,12 @@ class DeepSet(nn.Module):
         weights = mask.unsqueeze(-1).to(x.dtype)
         counts = weights.sum(dim=1)
         moments = None
-        if self.standardise_sets:
+        if self.standardise_sets and self.observed_indicators:
+            d = x.shape[-1] // 2
+            values, seen = x[..., :d], x[..., d:]
+            values, moments = standardise_sets(values, weights * seen)
+            x = torch.cat([values * seen, seen], dim=-1)
+        elif self.standardise_sets:
             x, moments = standardise_sets(x, weights)
         h = self.phi(x.reshape(n * m, *x.shape[2:])).reshape(n, m, -1)
         if self.pooling == "max":

@@ -12,11 +12,14 @@ The protocol (plain numpy callables, so any simulator plugs in):
 :func:`simulate` draws pairs in seeded parallel chunks, in memory or to a directory
 of shards (:class:`ShardWriter`); :func:`simulate_models` labels data sets from several
 candidate models. Training on the fly is :class:`skamortise.sources.SimulatorSource`.
+:class:`MissingCompletelyAtRandom` wraps a simulator so that its data miss values,
+for estimators with ``missing="mask"``.
 """
 
 from ._prior import draw_prior
 from ._rows import simulate_data, stack_rows
 from ._simulate import simulate
+from .missing import MissingCompletelyAtRandom
 from .models import simulate_models
 from .shards import ShardWriter
 
@@ -27,4 +30,5 @@ __all__ = [
     "simulate_data",
     "stack_rows",
     "ShardWriter",
+    "MissingCompletelyAtRandom",
 ]

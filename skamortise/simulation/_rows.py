@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from ..covariates import WithCovariates
+
 # How many failing parameter rows an error message lists.
 _N_NAMED = 5
 
@@ -21,6 +23,12 @@ class _ProtocolError(ValueError):
 
 def _rows(data, n: int) -> list:
     """A simulator's output for ``n`` data sets as a list of per-data-set arrays."""
+    if isinstance(data, WithCovariates):
+        raise _ProtocolError(
+            "simulator returned WithCovariates; simulated training pairs carry data "
+            "only. Simulate with simulate(...) and fit on WithCovariates(X, "
+            "covariates) instead."
+        )
     if isinstance(data, (list, tuple)):
         rows = [np.asarray(x, dtype=np.float64) for x in data]
     else:
@@ -106,7 +114,11 @@ def concatenate(blocks: list):
     return stack_rows(rows)
 
 
-def _finite_rows(rows: list) -> np.ndarray:
+def _finite_rows(rows: list, missing_values: bool = False) -> np.ndarray:
+    """Which rows hold data; NaN counts as a missing value for a simulator that
+    declares ``missing_values = True`` (infinity never does)."""
+    if missing_values:
+        return np.array([x is not None and not np.isinf(x).any() for x in rows])
     return np.array([x is not None and bool(np.isfinite(x).all()) for x in rows])
 
 
@@ -162,7 +174,7 @@ def simulate_rows(simulator, theta, rng, counts, kwargs, on_error):
                 f"{size} parameter rows, but no single row fails on its own; the "
                 "simulator must accept any batch of rows."
             ) from err
-    finite = _finite_rows(rows)
+    finite = _finite_rows(rows, getattr(simulator, "missing_values", False) is True)
     nonfinite = ~finite & ~raised
     if on_error == "raise" and nonfinite.any():
         raise ValueError(

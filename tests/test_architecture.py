@@ -97,6 +97,15 @@ RULES = {
     ],
     # The writer serves ``est.save``; only reading needs the registry of classes.
     "skamortise._saving": ["skamortise.io", "skamortise.estimators"],
+    # Validating a layout needs no simulation, source, family or training.
+    "skamortise._layout": [
+        "skamortise._base",
+        "skamortise._fitting",
+        "skamortise._training",
+        "skamortise.simulation",
+        "skamortise.sources",
+        "skamortise.estimators",
+    ],
     "skamortise._fitting": [
         "skamortise.simulation",
         "skamortise.sources",

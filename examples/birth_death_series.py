@@ -35,12 +35,12 @@ Run ``python examples/birth_death_series.py [--fast] [--out DIR]``.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from _known_answers import check_known_answers
 from sklearn.preprocessing import FunctionTransformer
 
 from skamortise import NeuralQuantileEstimator, simulate
@@ -154,17 +154,6 @@ else:
 
 
 # --- known answer: 90% intervals cover 90% of the true rates ------------------------
-def check_known_answers(**numbers):
-    """Print ``KEY <name> <value> <low> <high>`` lines; fail if a value is outside."""
-    outside = []
-    for name, (value, low, high) in numbers.items():
-        print(f"KEY {name} {value:.4f} {low:g} {high:g}")
-        if not low <= value <= high:
-            outside.append(f"{name} = {value:.4f} is outside [{low:g}, {high:g}]")
-    if outside:
-        sys.exit("Known-answer check failed: " + "; ".join(outside))
-
-
 # Three binomial standard deviations of a coverage from n_test trajectories, plus
 # what a network trained on this budget may add.
 half = 3 * np.sqrt(0.9 * 0.1 / n_test) + (0.05 if args.fast else 0.01)

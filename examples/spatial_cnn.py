@@ -47,7 +47,7 @@ parser.add_argument("--out", type=Path, default=None, help="save figures here")
 args = parser.parse_args()
 
 grid_size = 16
-n_train = 1_500 if args.fast else 10_000
+n_train = 1_500 if args.fast else 30_000
 n_test = 100 if args.fast else 1_000
 n_draws = 1_000 if args.fast else 10_000
 

@@ -84,6 +84,11 @@ EXPECTED = {
         "coverage_error_posterior",
         "coverage_error_quantile",
     ],
+    "birth_death_series.py": [
+        f"coverage_90_{method}_log_{rate}"
+        for method in ("rnn", "tcn")
+        for rate in ("birth", "death", "immigration")
+    ],
     "misspecification.py": ["p_value_model", "p_value_student_t3"],
 }
 

@@ -1,0 +1,269 @@
+"""Sequential inference for one observation: skamortise against sbi, same run.
+
+Methods, each run per task, observation and training seed:
+
+- ``ska_tsnpe``: ``NeuralPosteriorEstimator(bounds=...).fit_sequential`` (defaults:
+  truncated rounds, 1e-4 region, warm-started training);
+- ``sbi_tsnpe``: sbi 0.27 ``NPE`` with ``RestrictedPrior(prior,
+  get_density_thresholder(posterior, quantile=1e-4))`` proposals and
+  ``train(force_first_round_loss=True)`` (sbi's TSNPE recipe);
+- ``sbi_snpe_c``: sbi ``NPE`` (SNPE-C, atomic loss in later rounds) with the
+  current posterior as proposal, every setting at its default;
+- ``ska_amortised``: ``NeuralPosteriorEstimator(bounds=...).fit`` on the 10,000
+  simulations from the prior, once per task and seed, sampled at every observation.
+
+The sequential methods share the number of rounds (``--rounds``) and the total
+budget (``--sims``), split evenly over the rounds. Every method simulates with the
+same numpy simulators (``_sbibm_tasks.py``), and its time includes its
+simulations. C2ST: the SBI benchmark's (``skamortise.diagnostics.c2st``: MLP,
+5-fold) between 10,000 draws and the benchmark's 10,000 reference draws.
+
+Each result is appended to ``results/sequential.jsonl`` as it completes (the run
+resumes where it stopped); ``--report`` writes ``results/sequential.md``.
+
+    OMP_NUM_THREADS=1 python benchmarks/sequential.py --sims 1000 \
+        --tasks two_moons slcp sir lotka_volterra --obs 1 2 3 --seeds 0 1 2
+    python benchmarks/sequential.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import RESULTS, Timer, log, machine_info, machine_markdown
+from _sbibm_tasks import TASKS
+from threadpoolctl import threadpool_limits
+
+from skamortise import NeuralPosteriorEstimator, simulate
+from skamortise.diagnostics import c2st
+
+JSONL = RESULTS / os.environ.get("SEQUENTIAL_JSONL", "sequential.jsonl")
+N_DRAWS = 10_000
+C2ST_SEED = 3
+SAMPLE_SEED = 11
+AMORTISED_SIMS = 10_000
+METHODS = ("ska_tsnpe", "sbi_tsnpe", "sbi_snpe_c", "ska_amortised")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS))
+    parser.add_argument("--sims", nargs="+", type=int, default=[1000])
+    parser.add_argument("--obs", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--report", action="store_true")
+    return parser.parse_args()
+
+
+def done_keys() -> set:
+    if not JSONL.exists():
+        return set()
+    keys = set()
+    for line in JSONL.read_text().splitlines():
+        r = json.loads(line)
+        keys.add((r["task"], r["method"], r["sims"], r["obs"], r["seed"]))
+    return keys
+
+
+def append(record: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with JSONL.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def score(task, obs, draws) -> float:
+    draws = np.asarray(draws, dtype=np.float64)
+    if not np.isfinite(draws).all():
+        return float("nan")
+    with threadpool_limits(1):
+        return float(c2st(task.reference(obs), draws, random_state=C2ST_SEED))
+
+
+# -- skamortise --
+def ska_tsnpe(task, x_obs, sims, rounds, seed):
+    est = NeuralPosteriorEstimator(bounds=task.bounds, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dropped simulations, small regions
+        est.fit_sequential(
+            task.prior,
+            task.simulator,
+            x_obs,
+            n_simulations=sims,
+            n_rounds=rounds,
+            on_error="drop",
+        )
+    draws = est.sample(x_obs, N_DRAWS, random_state=SAMPLE_SEED)[0]
+    return draws, {"acceptance": est.acceptance_rates_.tolist()}
+
+
+_AMORTISED = {}
+
+
+def ska_amortised(task, x_obs, sims, rounds, seed):
+    key = (task.name, seed)
+    if key not in _AMORTISED:
+        X, y = simulate(
+            task.prior,
+            task.simulator,
+            AMORTISED_SIMS,
+            on_error="drop",
+            random_state=seed,
+        )
+        est = NeuralPosteriorEstimator(bounds=task.bounds, random_state=seed).fit(X, y)
+        _AMORTISED[key] = est
+    draws = _AMORTISED[key].sample(x_obs, N_DRAWS, random_state=SAMPLE_SEED)[0]
+    return draws, {}
+
+
+# -- sbi --
+def _sbi_simulate(task, theta, rng):
+    x = task.simulator(theta.numpy().astype(np.float64), rng)
+    return torch.as_tensor(x, dtype=torch.float32)
+
+
+def _sbi_rounds(task, x_obs, sims, rounds, seed, truncated):
+    from sbi.inference import NPE
+    from sbi.utils import RestrictedPrior, get_density_thresholder
+
+    torch.manual_seed(seed)
+    prior = task.prior.torch()
+    xo = torch.as_tensor(x_obs, dtype=torch.float32)
+    inference = NPE(prior=prior, show_progress_bars=False)
+    sizes = [sims // rounds + (r < sims % rounds) for r in range(rounds)]
+    proposal = prior
+    for r, size in enumerate(sizes):
+        theta = proposal.sample((size,))
+        x = _sbi_simulate(task, theta, np.random.default_rng([seed, r]))
+        if truncated:
+            inference.append_simulations(theta, x).train(force_first_round_loss=True)
+            posterior = inference.build_posterior().set_default_x(xo)
+            threshold = get_density_thresholder(posterior, quantile=1e-4)
+            proposal = RestrictedPrior(
+                prior, threshold, posterior=posterior, sample_with="rejection"
+            )
+        else:
+            estimator = inference.append_simulations(
+                theta, x, proposal=proposal
+            ).train()
+            posterior = inference.build_posterior(estimator).set_default_x(xo)
+            proposal = posterior
+    draws = posterior.sample((N_DRAWS,), x=xo, show_progress_bars=False)
+    return draws.numpy().astype(np.float64), {}
+
+
+def sbi_tsnpe(task, x_obs, sims, rounds, seed):
+    return _sbi_rounds(task, x_obs, sims, rounds, seed, truncated=True)
+
+
+def sbi_snpe_c(task, x_obs, sims, rounds, seed):
+    return _sbi_rounds(task, x_obs, sims, rounds, seed, truncated=False)
+
+
+RUNNERS = {
+    "ska_tsnpe": ska_tsnpe,
+    "sbi_tsnpe": sbi_tsnpe,
+    "sbi_snpe_c": sbi_snpe_c,
+    "ska_amortised": ska_amortised,
+}
+
+
+def main():
+    args = parse_args()
+    if args.report:
+        report()
+        return
+    torch.set_num_threads(1)
+    info = machine_info()
+    log(f"machine: {info['cpu']}, nproc {info['nproc']}")
+    done = done_keys()
+    for sims in args.sims:
+        for seed in args.seeds:
+            for obs in args.obs:
+                for name in args.tasks:
+                    task = TASKS[name]
+                    x_obs = task.observation(obs)
+                    for method in args.methods:
+                        budget = AMORTISED_SIMS if method == "ska_amortised" else sims
+                        key = (name, method, budget, obs, seed)
+                        if key in done:
+                            continue
+                        with Timer() as t:
+                            try:
+                                draws, extra = RUNNERS[method](
+                                    task, x_obs, sims, args.rounds, seed
+                                )
+                                error = None
+                            except Exception as exc:  # record, go on with the grid
+                                draws, extra, error = None, {}, repr(exc)[:300]
+                        value = (
+                            float("nan") if draws is None else score(task, obs, draws)
+                        )
+                        record = {
+                            "task": name,
+                            "method": method,
+                            "sims": budget,
+                            "obs": obs,
+                            "seed": seed,
+                            "rounds": None
+                            if method == "ska_amortised"
+                            else args.rounds,
+                            "c2st": value,
+                            "seconds": t.seconds,
+                            "load": list(os.getloadavg()),
+                            "error": error,
+                            **extra,
+                        }
+                        append(record)
+                        done.add(key)
+                        log(
+                            f"{name} obs {obs} seed {seed} {method} {budget}: "
+                            f"C2ST {value:.3f}, {t.seconds:.0f} s"
+                            + (f" ERROR {error}" if error else "")
+                        )
+
+
+def report():
+    records = [json.loads(line) for line in JSONL.read_text().splitlines()]
+    info = machine_info()
+    lines = [
+        "# Sequential inference for one observation: skamortise vs sbi\n",
+        machine_markdown(info),
+        "C2ST (10,000 draws against the SBI benchmark's 10,000 reference draws), "
+        "mean over the (observation, seed) runs that completed, with their count; "
+        "time per run in seconds (simulation included).\n",
+        "| task | budget | method | C2ST mean | min | max | runs | seconds/run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    groups = {}
+    for r in records:
+        groups.setdefault((r["task"], r["sims"], r["method"]), []).append(r)
+    for (task, sims, method), rs in sorted(groups.items()):
+        values = np.array([r["c2st"] for r in rs], dtype=float)
+        ok = values[np.isfinite(values)]
+        secs = np.mean([r["seconds"] for r in rs])
+        fails = len(values) - len(ok)
+        lines.append(
+            f"| {task} | {sims:,} | {method} | "
+            + (
+                f"{ok.mean():.3f} | {ok.min():.3f} | {ok.max():.3f} | {len(ok)}"
+                if len(ok)
+                else "- | - | - | 0"
+            )
+            + (f" (+{fails} failed)" if fails else "")
+            + f" | {secs:.0f} |"
+        )
+    out = Path(RESULTS) / "sequential.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -176,9 +176,15 @@ class SBIBMTask:
 
 TASKS = {
     "two_moons": SBIBMTask(
-        "two_moons", "two moons", BoxPrior([-1, -1], [1, 1]), _two_moons, None
+        "two_moons",
+        "two moons",
+        BoxPrior([-1, -1], [1, 1]),
+        _two_moons,
+        [(-1.0, 1.0)] * 2,
     ),
-    "slcp": SBIBMTask("slcp", "SLCP", BoxPrior([-3] * 5, [3] * 5), _slcp, None),
+    "slcp": SBIBMTask(
+        "slcp", "SLCP", BoxPrior([-3] * 5, [3] * 5), _slcp, [(-3.0, 3.0)] * 5
+    ),
     "sir": SBIBMTask(
         "sir",
         "SIR",

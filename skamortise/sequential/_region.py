@@ -25,6 +25,8 @@ from ..simulation import draw_prior
 
 __all__ = ["TruncatedPrior", "TruncationWarning", "prior_density"]
 
+# Posterior draws behind the threshold.
+N_THRESHOLD_DRAWS = 100_000
 # Prior draws behind the estimate of the region's prior mass (acceptance rate).
 N_ACCEPTANCE_DRAWS = 10_000
 # Below this acceptance rate, rejection gives way to importance resampling.
@@ -176,7 +178,7 @@ class TruncatedPrior:
         X_observed,
         *,
         quantile=1e-4,
-        n_samples=10_000,
+        n_samples=N_THRESHOLD_DRAWS,
         random_state=None,
     ):
         """The prior truncated to an estimator's posterior region for one data set.
@@ -194,8 +196,9 @@ class TruncatedPrior:
             One data set, with a leading axis of length one.
         quantile : float, default=1e-4
             Posterior mass left outside the region.
-        n_samples : int, default=10000
-            Posterior draws behind the threshold.
+        n_samples : int, default=100000
+            Posterior draws behind the threshold (the 1e-4 quantile of 100,000
+            draws is their tenth lowest log density).
         random_state : int, RandomState instance or None, default=None
             Seeds the posterior draws and the estimate of the acceptance rate.
 
@@ -215,6 +218,12 @@ class TruncatedPrior:
         density = _PosteriorDensity(estimator, X_observed, log_prior)
         seeds = draw_seed(random_state, size=2)
         draws = density.sample(n_samples, int(seeds[0]))
+        if log_prior is not None:
+            # The posterior lives where the prior does: draws a posterior estimator
+            # leaks outside the prior's support would lower the threshold.
+            inside = np.isfinite(log_prior(draws))
+            if inside.any():
+                draws = draws[inside]
         values = density(draws)
         threshold = np.quantile(values[np.isfinite(values)], quantile)
         rng = np.random.default_rng(int(seeds[1]))

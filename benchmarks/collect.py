@@ -13,6 +13,7 @@ ORDER = [
     "ar1",
     "npe",
     "nre",
+    "sequential",
     "bootstrap",
     "ensemble",
     "threads",

@@ -257,8 +257,7 @@ def report():
     lines = [
         "# Sequential inference for one observation: skamortise vs sbi\n",
         "`python benchmarks/sequential.py --sims 1000 ...` (see the script's "
-        "docstring; the grid ran in the order budget 1,000 seed 0 observation 1, "
-        "Lotka-Volterra at 10,000, observations 2-3, then the rest), then "
+        "docstring; the runs that completed are listed below), then "
         "`python benchmarks/sequential.py --report`. One process at a time, "
         "`OMP_NUM_THREADS=1`, one torch thread.\n",
         machine_markdown(info),

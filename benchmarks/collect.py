@@ -15,6 +15,7 @@ ORDER = [
     "missing_quantile",
     "npe",
     "nre",
+    "sequential",
     "bootstrap",
     "ensemble",
     "threads",

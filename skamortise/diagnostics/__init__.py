@@ -10,6 +10,8 @@ that has them.
 - :func:`coverage`: empirical against nominal coverage at several levels.
 - :func:`sbc`, :func:`sbc_ranks` and :class:`SBCResult`: simulation-based
   calibration.
+- :func:`truncated_sbc`: SBC of a posterior focused on one data set, from the prior
+  truncated to its region.
 - :func:`tarp` and :class:`TARPResult`: expected coverage of random balls, a joint
   calibration check of posterior draws.
 - :func:`c2st` and :func:`c2st_per_dataset`: classifier two-sample tests.
@@ -33,6 +35,7 @@ from .reliability import (
 from .sbc import sbc, sbc_ranks
 from .sbc_result import SBCResult
 from .tarp import TARPResult, tarp
+from .truncated_sbc import truncated_sbc
 
 __all__ = [
     "OutOfRangeWarning",
@@ -52,4 +55,5 @@ __all__ = [
     "sbc",
     "sbc_ranks",
     "tarp",
+    "truncated_sbc",
 ]

@@ -19,6 +19,7 @@ from ..distributions.gaussian import N_QUADRATURE_NODES
 from ..distributions.mapped import ParameterDistribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._sequential import PosteriorSequentialMixin
 from ._simulator import SimulatorFitMixin
 
 # Draws per chunk (data sets x samples) when sampling: bounds memory; chunks this
@@ -33,7 +34,9 @@ _SUMMARY_SEED = 0
 _AUTO_SPLINE_MAX = 5
 
 
-class NeuralPosteriorEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
+class NeuralPosteriorEstimator(
+    PosteriorSequentialMixin, SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator
+):
     __doc__ = f"""Neural posterior estimator: ``q(theta | X)`` for every data set.
 
     A summary network maps the data to the parameters of a conditional distribution

@@ -20,6 +20,7 @@ from ..inference import prior_log_density, sample_log_density
 from ..losses import RATIO_LOSSES
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from ._sequential import RatioSequentialMixin
 from ._simulator import SimulatorFitMixin
 
 # The ratio's training defaults differ from the other families' (measured on two
@@ -65,7 +66,9 @@ class LogRatioFunction:
         return self._head(self.summary, self._map.inv(theta))
 
 
-class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator):
+class NeuralRatioEstimator(
+    RatioSequentialMixin, SimulatorFitMixin, RegressorMixin, BaseNeuralEstimator
+):
     __doc__ = f"""Neural ratio estimator of ``log p(X | theta) - log p(X)``.
 
     A classifier ``h(S(X), theta)`` is trained to tell dependent pairs ``(X_i, y_i)``

@@ -10,6 +10,7 @@ ORDER = [
     "summary",
     "point",
     "quantile",
+    "ar1",
     "npe",
     "nre",
     "bootstrap",
@@ -17,6 +18,7 @@ ORDER = [
     "threads",
     "mcmc",
     "memmap",
+    "inference_cost",
 ]
 
 

@@ -2,13 +2,16 @@
 
 Build with ``sphinx-build -W -b html docs docs/_build/html``. Nothing is executed
 at build time: the API reference is read from the docstrings, and the gallery shows
-each example script with the figures saved under ``docs/_static/examples/<name>/``.
+each example script with the figures, key numbers and output that
+``python docs/make_gallery.py`` saved under ``docs/_static/examples/<name>/`` from
+the script's full run.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -109,12 +112,39 @@ def _docstring_and_code_start(path: Path) -> tuple[str, int]:
     return docstring, (first.end_lineno + 1 if has_doc else 1)
 
 
+def _key_number_lines(record: dict) -> list[str]:
+    """A table of the key numbers in a ``key_numbers.json`` record."""
+    # CPU time, not wall-clock time: the gallery is made on shared machines.
+    minutes = max(record["cpu_seconds"] / 60, 1)
+    lines = [
+        f"**Key numbers of the full run** (about {minutes:.0f} min of CPU time on"
+        f" {record['machine']}; the script stops with an error if a number leaves"
+        " its range)",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - key number",
+        "     - value",
+        "     - checked range",
+    ]
+    for name, number in record["key_numbers"].items():
+        lines += [
+            f"   * - ``{name}``",
+            f"     - {number['value']:.3f}",
+            f"     - [{number['low']:g}, {number['high']:g}]",
+        ]
+    return [*lines, ""]
+
+
 class ExampleScript(Directive):
-    """Render an example script: docstring as text, saved figures, then the code.
+    """Render an example script with what its full run saved, then the code.
 
     ``.. example-script:: name.py`` inserts a section titled by the docstring's first
     line, the rest of the docstring, every ``_static/examples/<name>/*.png`` in name
-    order, the command line, and the code after the docstring.
+    order, the key numbers from ``key_numbers.json``, the printed ``output.txt``, the
+    command line, and the code after the docstring (all saved by
+    ``docs/make_gallery.py``).
     """
 
     required_arguments = 1
@@ -134,14 +164,28 @@ class ExampleScript(Directive):
             title, body = lines[0], lines[1:]
         title = title.strip().rstrip(".")
         stem = Path(filename).stem
+        saved = DOCS / "_static" / "examples" / stem
         out = [f".. _example-{stem}:", "", title, "-" * len(title), ""]
         out += body + [""]
-        figures = sorted((DOCS / "_static" / "examples" / stem).glob("*.png"))
+        figures = sorted(saved.glob("*.png"))
         if figures:
-            out += ["**Figures**", ""]
+            out += ["**Figures** (from the full run)", ""]
             for fig in figures:
                 rel = fig.relative_to(DOCS).as_posix()
                 out += [f".. image:: /{rel}", "   :width: 45%", ""]
+        record = saved / "key_numbers.json"
+        if record.exists():
+            env.note_dependency(str(record))
+            out += _key_number_lines(json.loads(record.read_text()))
+        if (saved / "output.txt").exists():
+            rel = (saved / "output.txt").relative_to(DOCS).as_posix()
+            out += [
+                "**Output of the full run**",
+                "",
+                f".. literalinclude:: /{rel}",
+                "   :language: text",
+                "",
+            ]
         out += [
             f"**Run it**: ``python examples/{filename}`` (``--fast`` for a quick "
             "run). The script:",
@@ -160,4 +204,3 @@ def setup(app):
     app.add_directive("optional-module", OptionalModule)
     app.add_directive("example-script", ExampleScript)
     return {"parallel_read_safe": True}
-

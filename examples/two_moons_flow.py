@@ -33,9 +33,9 @@ Run ``python examples/two_moons_flow.py [--fast] [--out DIR]``.
 import argparse
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from _known_answers import caption, check_known_answers, save_or_show, share_limits
 
 from skamortise import NeuralPosteriorEstimator, simulate
 from skamortise.diagnostics import c2st, sbc
@@ -47,25 +47,24 @@ parser.add_argument("--fast", action="store_true", help="small, quick run")
 parser.add_argument("--out", type=Path, default=None, help="save figures here")
 args = parser.parse_args()
 
-n_train = 2_000 if args.fast else 20_000
+n_train = 2_000 if args.fast else 10_000
 n_sbc = 100 if args.fast else 1_000
-n_draws = 1_000 if args.fast else 5_000
+# The SBI benchmark's C2ST compares 10,000 draws with 10,000 exact ones.
+n_draws = 1_000 if args.fast else 10_000
 
 model = TwoMoons()
 names = list(model.parameter_names)
 X, y = simulate(model.prior, model.simulator, n_train, random_state=0)
 
+# The full run uses the estimator's defaults (a spline flow, early stopping); the
+# fast run a smaller flow for fewer epochs.
+small = dict(
+    distribution_kwargs=dict(n_transforms=2, hidden_features=32),
+    hidden_layer_sizes=(32, 32),
+    max_epochs=50,
+)
 npe = NeuralPosteriorEstimator(
-    "spline",
-    bounds=model.bounds,
-    distribution_kwargs=(
-        dict(n_transforms=2, hidden_features=32)
-        if args.fast
-        else dict(n_transforms=5, hidden_features=64, n_bins=10)
-    ),
-    hidden_layer_sizes=(32, 32) if args.fast else (64, 64),
-    max_epochs=20 if args.fast else 150,
-    random_state=0,
+    "spline", bounds=model.bounds, random_state=0, **(small if args.fast else {})
 ).fit(X, y)
 print(f"trained for {npe.n_epochs_} epochs (best: {npe.best_epoch_})")
 
@@ -90,15 +89,22 @@ table = pd.DataFrame(
 )
 print(f"\nPosterior for x = {x_obs[0].tolist()} ({n_draws} draws each)")
 print(table.round(3).to_string())
-accuracy = c2st(draws, exact, random_state=0)
+accuracy = c2st(exact, draws, random_state=0)
 print(f"C2ST accuracy, flow vs exact draws: {accuracy:.3f} (0.5 = indistinguishable)")
 
 figures = {
     "pairs_flow": plot_pairs(draws, names=names),
     "pairs_exact": plot_pairs(exact, names=names),
 }
-figures["pairs_flow"].suptitle("spline flow")
+figures["pairs_flow"].suptitle(f"spline flow, {n_train:,} simulations")
 figures["pairs_exact"].suptitle("exact (rejection sampler)")
+share_limits(figures["pairs_flow"], figures["pairs_exact"])
+for figure in (figures["pairs_flow"], figures["pairs_exact"]):
+    caption(
+        figure,
+        f"x = (0, 0); C2ST flow vs exact = {accuracy:.3f} "
+        f"({n_draws:,} + {n_draws:,} draws; 0.5 = indistinguishable)",
+    )
 
 # --- calibration over the prior ------------------------------------------------
 result = sbc(
@@ -110,13 +116,18 @@ result = sbc(
     parameter_names=names,
     random_state=1,
 )
+uniformity = result.uniformity_test()
 print("\nSBC rank uniformity (Kolmogorov-Smirnov and chi-square tests)")
-print(result.uniformity_test().round(3).to_string(index=False))
+print(uniformity.round(3).to_string(index=False))
 figures["sbc_ecdf"] = plot_sbc_ecdf(result)
+caption(
+    figures["sbc_ecdf"],
+    f"{n_sbc:,} data sets from the prior; KS p-values "
+    + ", ".join(f"{p:.2f}" for p in uniformity["ks_pvalue"]),
+)
+save_or_show(figures, args.out)
 
-if args.out is not None:
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, figure in figures.items():
-        figure.savefig(args.out / f"{name}.png", dpi=100)
-else:
-    plt.show()
+# --- known answer: the exact posterior ------------------------------------------
+# C2ST of indistinguishable sets scatters around 0.5 with sd 0.5 / sqrt(2 n): 0.011
+# for the fast run's 1,000 + 1,000 draws, 0.004 for 10,000 + 10,000.
+check_known_answers(c2st=(accuracy, 0.45, 0.8 if args.fast else 0.6))

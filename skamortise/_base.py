@@ -24,17 +24,28 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import _check_hidden, _ndim, _parameter_names
-from ._data import Data, as_data, is_ragged
+from ._data import Data, as_data, as_series, is_ragged
 from ._fitting import FittingMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
+from ._runtime import with_thread_limit
 from ._scaling import standardise_data
 from ._training import (
     Batch,
     evaluate,
 )
+from ._training_range import (
+    MAX_RECORDED,
+    check_training_range,
+    record_training_range,
+)
 from .distributions.transforms import BoundsTransform
-from .nn import AmortisedNetwork, build_summary_network
+from .nn import (
+    SERIES_NETWORKS,
+    AmortisedNetwork,
+    build_summary_network,
+    is_series_network,
+)
 from .nn._activations import ACTIVATIONS
 
 # Largest standardised parameter accepted as a training or scoring target.
@@ -54,7 +65,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
     _balance_replicates = False
 
     _parameter_constraints: dict = {
-        "summary_network": [StrOptions({"auto"}), callable],
+        "summary_network": [StrOptions({"auto", *SERIES_NETWORKS}), callable],
         "summary_network_kwargs": [dict, None],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -71,6 +82,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "warn_out_of_range": ["boolean"],
     }
 
     def _store_init_arguments(self, arguments: dict) -> None:
@@ -142,8 +154,19 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             return int(from_kwargs(self.summary_network_kwargs or {}))
         return int(getattr(spec, "event_ndim", 1))
 
+    def _is_series(self) -> bool:
+        # The network, not the shape, says whether the second axis is time.
+        return is_series_network(self.summary_network)
+
     def _is_tabular(self, X) -> bool:
+        if self._is_series():
+            return False
         return self._event_ndim() == 1 and not is_ragged(X) and _ndim(X) <= 2
+
+    def _as_data(self, X) -> Data:
+        if self._is_series():
+            return as_series(X)
+        return as_data(X, event_ndim=self._event_ndim())
 
     def _validate_X(self, X, *, reset: bool) -> Data:
         if self._is_tabular(X):
@@ -155,7 +178,7 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
                 )
             values = validate_data(self, X, reset=reset, dtype=np.float64)
             return Data(values, None, False)
-        data = as_data(X, event_ndim=self._event_ndim())
+        data = self._as_data(X)
         if reset:
             self._reset_features(data.event_shape)
         else:
@@ -192,6 +215,8 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
             values, y = validate_data(
                 self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
             )
+            # y_numeric converts object arrays only; numpy strings would pass.
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             data = Data(values, None, False)
         else:
             if y is None:
@@ -332,7 +357,57 @@ class BaseNeuralEstimator(FittingMixin, OutputMixin, BaseEstimator):
 
     def _prepare(self, X) -> Data:
         check_is_fitted(self)
-        return self._validate_X(X, reset=False)
+        data = self._validate_X(X, reset=False)
+        if self.warn_out_of_range:
+            check_training_range(
+                getattr(self, "training_range_", None),
+                lambda: self._summaries(data).cpu().numpy(),
+                data.n_replicates,
+                type(self).__name__,
+            )
+        return data
+
+    def _record_training_range(self, tables) -> None:
+        """Store ``training_range_``: the replicate counts and summaries of training.
+
+        ``tables`` are the training and validation tables (None where absent).
+        """
+        tables = [t for t in tables if t is not None]
+        counts = [t.replicate_counts() for t in tables]
+        # Evenly spaced data sets bound the cost on large training sets.
+        step = max(1, math.ceil(sum(len(t) for t in tables) / MAX_RECORDED))
+        summaries = [self._summaries(t.spaced(step)) for t in tables]
+        self.training_range_ = record_training_range(
+            torch.cat(summaries).cpu().numpy(),
+            None if counts[0] is None else np.concatenate(counts),
+        )
+
+    @with_thread_limit
+    def summarize(self, X) -> np.ndarray:
+        """The learned summary of each data set.
+
+        The output of the summary network: the data's representation inside the
+        network, which the head maps to estimates, quantiles, a posterior or a
+        ratio. Data are standardised with the training data's location and scale
+        before the summary network sees them.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Data sets in the layout used at fit (replicate counts may differ).
+
+        Returns
+        -------
+        summaries : ndarray of shape (n_datasets, n_summaries)
+            Float64 summaries, one row per data set.
+
+        See Also
+        --------
+        skamortise.diagnostics.misspecification_test : Compares the summaries of
+            observed data with those of data simulated from the training
+            distribution.
+        """
+        return self._summaries(self._prepare(X)).cpu().numpy()
 
     def _device(self) -> torch.device:
         return next(self.network_.parameters()).device

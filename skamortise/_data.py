@@ -10,6 +10,12 @@ or a set of iid *replicates* of such events. Three containers are accepted:
 
 The number of trailing axes that form one event (``event_ndim``) is a property of the
 summary network: 1 for vectors (MLP, DeepSet), 2 or 3 for grids (CNN).
+
+Time series share the container, not the meaning: :func:`as_series` puts the time
+steps of each series on the second axis, ``(n_datasets, n_times, n_channels)``, padded
+at the end and masked when lengths differ. That axis is ordered, so only a series
+network (one that declares ``ordered = True``) reads it; the estimator picks
+:func:`as_series` or :func:`as_data` from its summary network, never from the shape.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-__all__ = ["Data", "as_data", "is_ragged"]
+__all__ = ["Data", "as_data", "as_series", "is_ragged"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,8 @@ class Data:
     mask : ndarray of shape (n_datasets, n_replicates) of bool, or None
         True where a replicate is observed; None when every replicate is.
     replicated : bool
-        Whether the second axis holds replicates.
+        Whether the second axis holds replicates (from :func:`as_series`: the time
+        steps of each series), a variable-length axis that is masked when ragged.
     """
 
     values: np.ndarray
@@ -82,6 +89,16 @@ def _finite(array: np.ndarray, name: str) -> None:
         )
 
 
+def _filled(values: np.ndarray, name: str, entries: str) -> None:
+    """Refuse an array with an empty axis or a non-finite entry."""
+    if min(values.shape) == 0:
+        raise ValueError(
+            f"{name} of shape {values.shape} is empty; every axis needs at least one "
+            f"entry (0 sample(s) or 0 {entries} given)."
+        )
+    _finite(values, name)
+
+
 def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
     """Validate ``X`` in any of the accepted layouts.
 
@@ -104,40 +121,33 @@ def as_data(X, *, event_ndim: int = 1, name: str = "X") -> Data:
         )
     if is_ragged(X):
         return _as_ragged(X, event_ndim=event_ndim, name=name)
-    values = check_array(
-        X,
-        dtype=np.float64,
-        allow_nd=True,
-        ensure_2d=False,
-        ensure_all_finite=False,
-        input_name=name,
-    )
+    values = _piece(X, name)
     if values.ndim not in (1 + event_ndim, 2 + event_ndim):
         raise ValueError(
             f"{name} must have {1 + event_ndim} axes (n_datasets, *event) or "
             f"{2 + event_ndim} axes (n_datasets, n_replicates, *event), or be a list "
             f"of {1 + event_ndim}-axis arrays; got an array of shape {values.shape}."
         )
-    if min(values.shape) == 0:
-        raise ValueError(
-            f"{name} of shape {values.shape} is empty; every axis needs at least one "
-            "entry (0 sample(s) or 0 feature(s) given)."
-        )
-    _finite(values, name)
+    _filled(values, name, "feature(s)")
     return Data(values, None, values.ndim == 2 + event_ndim)
+
+
+def _piece(x, name: str) -> np.ndarray:
+    """One data set of a list as a float64 array (any number of axes)."""
+    return check_array(
+        x,
+        dtype=np.float64,
+        allow_nd=True,
+        ensure_2d=False,
+        ensure_all_finite=False,
+        input_name=name,
+    )
 
 
 def _as_ragged(X, *, event_ndim: int, name: str) -> Data:
     arrays = []
     for i, x in enumerate(X):
-        x = check_array(
-            x,
-            dtype=np.float64,
-            allow_nd=True,
-            ensure_2d=False,
-            ensure_all_finite=False,
-            input_name=f"{name}[{i}]",
-        )
+        x = _piece(x, f"{name}[{i}]")
         if x.ndim != 1 + event_ndim:
             raise ValueError(
                 f"Each data set in the list {name} must have {1 + event_ndim} axes "
@@ -152,6 +162,11 @@ def _as_ragged(X, *, event_ndim: int, name: str) -> Data:
             )
         _finite(x, f"{name}[{i}]")
         arrays.append(x)
+    return _padded(arrays)
+
+
+def _padded(arrays: list[np.ndarray]) -> Data:
+    """Stack arrays along a new first axis, padding the second with masked zeros."""
     counts = np.array([len(x) for x in arrays])
     if (counts == counts[0]).all():
         return Data(np.stack(arrays), None, True)
@@ -160,3 +175,81 @@ def _as_ragged(X, *, event_ndim: int, name: str) -> Data:
     for i, x in enumerate(arrays):
         values[i, : len(x)] = x
     return Data(values, mask, True)
+
+
+_SERIES_LAYOUTS = (
+    "an array (n_datasets, n_times) or (n_datasets, n_times, n_channels), or a list "
+    "of (n_times_i,) or (n_times_i, n_channels) arrays"
+)
+
+
+def as_series(X, *, name: str = "X") -> Data:
+    """Validate time series: one series per data set, time on the second axis.
+
+    A 2-D array ``(n_datasets, n_times)`` holds one channel per series, a 3-D array
+    ``(n_datasets, n_times, n_channels)`` several; a list of ``(n_times_i,)`` or
+    ``(n_times_i, n_channels)`` arrays holds series of different lengths, which are
+    padded at the end with a mask marking the observed time steps.
+
+    Returns
+    -------
+    Data
+        ``values`` of shape ``(n_datasets, n_times, n_channels)``, ``mask`` of shape
+        ``(n_datasets, n_times)`` or None, ``replicated=True`` (a variable-length
+        second axis).
+
+    Raises
+    ------
+    ValueError
+        For non-finite values, empty input or series, channel counts that differ,
+        or a shape that fits no series layout.
+    TypeError
+        For sparse input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skamortise._data import as_series
+    >>> data = as_series([np.zeros(3), np.ones(5)])
+    >>> data.values.shape, data.mask.sum(axis=1).tolist()
+    ((2, 5, 1), [3, 5])
+    """
+    if sp.issparse(X):
+        raise TypeError(f"Sparse {name} is not supported; pass {_SERIES_LAYOUTS}.")
+    if is_ragged(X):
+        arrays = []
+        for i, x in enumerate(X):
+            x = _piece(x, f"{name}[{i}]")
+            if x.ndim not in (1, 2):
+                raise ValueError(
+                    f"Each series in the list {name} must be (n_times,) or (n_times, "
+                    f"n_channels); {name}[{i}] has shape {x.shape}."
+                )
+            x = x.reshape(len(x), -1)
+            if min(x.shape) == 0:
+                raise ValueError(
+                    f"{name}[{i}] of shape {x.shape} is empty; a series needs at "
+                    "least one time step and one channel."
+                )
+            if arrays and x.shape[1] != arrays[0].shape[1]:
+                raise ValueError(
+                    f"All series in {name} must have the same number of channels; "
+                    f"{name}[0] has {arrays[0].shape[1]} but {name}[{i}] has "
+                    f"{x.shape[1]}."
+                )
+            _finite(x, f"{name}[{i}]")
+            arrays.append(x)
+        return _padded(arrays)
+    values = _piece(X, name)
+    if values.ndim not in (2, 3):
+        hint = (
+            " Reshape your data: one series of n_times steps is X.reshape(1, -1)."
+            if values.ndim == 1
+            else ""
+        )
+        raise ValueError(
+            f"{name} must be {_SERIES_LAYOUTS}; got an array of shape "
+            f"{values.shape}.{hint}"
+        )
+    _filled(values, name, "time step(s)")
+    return Data(values.reshape(*values.shape[:2], -1), None, True)

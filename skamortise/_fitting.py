@@ -219,6 +219,7 @@ class FittingMixin:
             raise
         # Inference runs in float64 so that predictions do not depend on batch size.
         self.network_ = network.to(dtype=torch.float64)
+        self._record_training_range([table, valid])
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.n_epochs_ = result.n_epochs

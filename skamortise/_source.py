@@ -142,6 +142,12 @@ class ArraySource(TrainingSource):
 
 def open_stream(store, estimator, chunk_size) -> StreamedTable:
     """A streamed table of ``store`` in the estimator's layout."""
+    if estimator._is_series() and len(store.row_shape) != 2:
+        raise ValueError(
+            "A streamed time series training set needs rows of shape (n_times, "
+            f"n_channels) (X of 3 axes); got rows of shape {store.row_shape}. "
+            "Reshape a univariate memory map to (n_datasets, n_times, 1)."
+        )
     return StreamedTable(
         store, estimator._event_ndim(), estimator._encode_targets, chunk_size
     )

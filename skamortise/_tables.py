@@ -54,6 +54,13 @@ class ArrayTable:
     def take(self, index) -> ArrayTable:
         return ArrayTable(self.data.take(index), self.y[index])
 
+    def spaced(self, step: int) -> Data:
+        """Every ``step``-th data set, for summaries of the training range."""
+        return self.data.take(slice(None, None, step))
+
+    def replicate_counts(self) -> np.ndarray | None:
+        return self.data.n_replicates
+
     def parameter_range(self) -> tuple[np.ndarray, np.ndarray]:
         return self.y.min(axis=0), self.y.max(axis=0)
 
@@ -161,6 +168,17 @@ class StreamedTable:
         return StreamedTable(
             self.store, self.event_ndim, self.encode, self.chunk_rows, rows
         )
+
+    def spaced(self, step: int) -> Data:
+        """Every ``step``-th data set, for summaries of the training range."""
+        return self.read_raw(np.arange(0, len(self), step))[0]
+
+    def replicate_counts(self) -> np.ndarray | None:
+        if not self.replicated:
+            return None
+        if self.counts is not None:
+            return np.asarray(self.counts, dtype=np.int64)
+        return np.full(len(self), self.shape[0], dtype=np.int64)
 
     def _store_rows(self, index: np.ndarray) -> np.ndarray:
         return index if self.rows is None else self.rows[index]

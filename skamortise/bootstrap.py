@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._bootstrap_result import BootstrapResult
 from ._progress import progress
 from ._seeds import draw_seed
+from .nn import is_series_network
 from .simulation import simulate_data, stack_rows
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -364,6 +365,13 @@ def bootstrap(
     n = len(datasets)
     if not parametric:
         _check_resampling(counts, block_length)
+        series = is_series_network(getattr(estimator, "summary_network", None))
+        if series and block_length is None:
+            raise ValueError(
+                "The estimator reads time series: resampling single time steps "
+                "would take them for iid replicates. Pass block_length for a "
+                "moving-block bootstrap of each series, or use method='parametric'."
+            )
     raw = estimator.predict(X)
     estimate = _as_estimates(raw, n)
     n_parameters = estimate.shape[1]

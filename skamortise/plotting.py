@@ -1,6 +1,6 @@
 """Matplotlib figures of the diagnostics.
 
-matplotlib is an optional dependency: it is imported inside each function, so the
+matplotlib is an optional dependency: it is imported when a figure is drawn, so the
 rest of the package works without it. Every function returns the
 :class:`~matplotlib.figure.Figure` it drew on and never calls ``plt.show``; pass
 ``ax`` (single-panel plots) or ``fig`` (multi-panel plots) to draw into your own.
@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .diagnostics.assess import Assessment, assess
-from .diagnostics.sbc import SBCResult
+from ._matplotlib import panels, single_axes
+from .diagnostics.assess import assess
+from .diagnostics.assessment import Assessment
+from .diagnostics.sbc_result import SBCResult
 
 __all__ = [
+    "plot_contraction",
     "plot_reliability",
     "plot_coverage",
     "plot_history",
@@ -27,37 +30,6 @@ __all__ = [
     "plot_sbc_ecdf",
     "plot_sbc_ranks",
 ]
-
-_PANEL = 3.2  # inches per panel side
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(
-            "Plotting needs matplotlib, an optional dependency of skamortise; "
-            "install it with `pip install matplotlib`."
-        ) from err
-    return plt
-
-
-def _panels(fig, nrows: int, ncols: int):
-    """A figure and a ``(nrows, ncols)`` array of axes in it."""
-    plt = _pyplot()
-    if fig is None:
-        fig = plt.figure(figsize=(_PANEL * ncols, _PANEL * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def _single(ax, figsize=(4.5, 3.5)):
-    """The figure and axes to draw one panel on."""
-    if ax is not None:
-        return ax.figure, ax
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
 
 
 def plot_recovery(
@@ -131,7 +103,7 @@ def plot_recovery(
             raise ValueError(f"no estimator named {missing} in the assessment.")
         names = wanted
     parameters = list(pd.unique(table["parameter"]))
-    fig, axes = _panels(fig, len(names), len(parameters))
+    fig, axes = panels(fig, len(names), len(parameters))
     for row, name in enumerate(names):
         for col, parameter in enumerate(parameters):
             ax = axes[row, col]
@@ -177,8 +149,8 @@ def plot_risk(
     ----------
     assessment : Assessment
         Built on replicated test data (so ``n_replicates`` is known).
-    metric : {"rmse", "risk", "bias", "coverage", "width", "interval_score"}, \
-            default="rmse"
+    metric : {"rmse", "risk", "bias", "coverage", "width", "interval_score", \
+            "contraction"}, default="rmse"
         The :class:`~skamortise.diagnostics.Assessment` summary to draw.
     fig : matplotlib Figure, default=None
         Figure to draw in; a new one by default.
@@ -188,14 +160,22 @@ def plot_risk(
     matplotlib.figure.Figure
         One panel per parameter, one line per estimator.
     """
-    allowed = ("rmse", "risk", "bias", "coverage", "width", "interval_score")
+    allowed = (
+        "rmse",
+        "risk",
+        "bias",
+        "coverage",
+        "width",
+        "interval_score",
+        "contraction",
+    )
     if metric not in allowed:
         raise ValueError(f"metric must be one of {allowed}; got {metric!r}.")
     table = getattr(assessment, metric)(by_replicates=True)
     if table["n_replicates"].isna().all():
         raise ValueError("the test data carry no replicate counts to plot against.")
     parameters = list(pd.unique(table["parameter"]))
-    fig, axes = _panels(fig, 1, len(parameters))
+    fig, axes = panels(fig, 1, len(parameters))
     for col, parameter in enumerate(parameters):
         ax = axes[0, col]
         for name, part in table[table["parameter"] == parameter].groupby(
@@ -205,6 +185,57 @@ def plot_risk(
         ax.set_xlabel("number of replicates")
         ax.set_ylabel(f"{metric} of {parameter}")
         ax.legend()
+    return fig
+
+
+def plot_contraction(assessment: Assessment, *, fig=None):
+    """Posterior z-score against posterior contraction, per data set and parameter.
+
+    One panel per parameter, one colour per estimator (those with posterior
+    draws). Points far up or down mean overconfident posteriors (the truth many
+    posterior standard deviations from the mean); contraction near 0 means the
+    data teach little about the parameter (Schad et al., 2021). The title gives
+    the root mean square z-score, 1 for a calibrated posterior.
+
+    Parameters
+    ----------
+    assessment : Assessment
+        From :func:`~skamortise.diagnostics.assess` with ``posterior_moments=True``.
+    fig : matplotlib Figure, default=None
+        Figure to draw in; a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] Schad, D. J., Betancourt, M. and Vasishth, S. (2021). Toward a
+       principled Bayesian workflow in cognitive science. Psychological Methods
+       26(1), 103-126.
+    """
+    scores = assessment.posterior_scores().dropna(subset=["z_score", "contraction"])
+    if scores.empty:
+        raise ValueError(
+            "the assessment holds no posterior moments; assess estimators with "
+            "sample and posterior_moments=True."
+        )
+    parameters = list(pd.unique(scores["parameter"]))
+    fig, axes = panels(fig, 1, len(parameters))
+    for col, parameter in enumerate(parameters):
+        ax = axes[0, col]
+        part = scores[scores["parameter"] == parameter]
+        for name, group in part.groupby("estimator", sort=False):
+            ax.scatter(
+                group["contraction"], group["z_score"], s=6, alpha=0.6, label=str(name)
+            )
+        for z in (-2, 0, 2):
+            ax.axhline(z, color="0.5", ls="--" if z else "-", lw=0.8)
+        rms = float(np.sqrt(np.mean(part["z_score"] ** 2)))
+        ax.set_title(f"{parameter}: rms z = {rms:.2f}")
+        ax.set_xlabel("posterior contraction")
+        ax.set_ylabel("posterior z-score")
+        ax.legend(frameon=False)
     return fig
 
 
@@ -267,7 +298,7 @@ def plot_sbc_ranks(
     tail = (1 - band) / 2
     low = stats.binom.ppf(tail, result.n_sims, share) * scale
     high = stats.binom.ppf(1 - tail, result.n_sims, share) * scale
-    fig, axes = _panels(fig, 1, result.n_params)
+    fig, axes = panels(fig, 1, result.n_params)
     # Rank cells are drawn from -0.5 so that integer ranks sit in their cell's middle.
     left = edges[:-1] - 0.5
     for j, name in enumerate(result.parameter_names):
@@ -358,7 +389,7 @@ def plot_sbc_ecdf(
     grid = np.arange(1, n_ranks) / n_ranks
     half_width = _ecdf_band(result.n_sims, n_ranks, band, n_band_sims, random_state)
     reference = 0.0 if difference else grid
-    fig, axes = _panels(fig, 1, result.n_params)
+    fig, axes = panels(fig, 1, result.n_params)
     for j, name in enumerate(result.parameter_names):
         ax = axes[0, j]
         # ECDF at rank k: share of ranks <= k, for k = 0 .. L - 1 (it is 1 at L).
@@ -414,7 +445,7 @@ def plot_coverage(coverage_table: pd.DataFrame, *, n_se: float = 2.0, ax=None):
     missing = {"parameter", "level", "coverage"} - set(table.columns)
     if missing:
         raise ValueError(f"coverage_table lacks the columns {sorted(missing)}.")
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     keys = ["estimator", "parameter"] if "estimator" in table else ["parameter"]
     for key, part in table.groupby(keys, sort=False):
         label = ": ".join(str(k) for k in key)
@@ -500,7 +531,7 @@ def plot_pairs(
         rng = np.random.default_rng(random_state)
         shown = samples[rng.choice(len(samples), max_points, replace=False)]
 
-    fig, axes = _panels(fig, p, p)
+    fig, axes = panels(fig, p, p)
     for row in range(p):
         for col in range(p):
             ax = axes[row, col]
@@ -558,7 +589,7 @@ def plot_history(history, *, log_scale: bool = False, ax=None):
         history = history.history_
     if "train_loss" not in history:
         raise ValueError("history needs a 'train_loss' list (one entry per epoch).")
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     train = np.asarray(history["train_loss"], dtype=np.float64)
     ax.plot(np.arange(1, len(train) + 1), train, label="train")
     valid = np.asarray(history.get("valid_loss") or [], dtype=np.float64)
@@ -622,7 +653,7 @@ def plot_reliability(result, *, classes=None, n_se: float = 2.0, ax=None):
     labels = list(pd.unique(table["class"]))
     if classes is None:
         classes = labels[1:] if len(labels) == 2 else labels
-    fig, ax = _single(ax)
+    fig, ax = single_axes(ax)
     for label in classes:
         part = table[table["class"] == label].sort_values("mean_predicted")
         if part.empty:

@@ -54,7 +54,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs(tabular):
     a = NeuralBayesEstimator(**SMALL).fit(X, y).predict(X)
     b = NeuralBayesEstimator(**SMALL).fit(X, y).predict(X)
     c = NeuralBayesEstimator(**{**SMALL, "random_state": 1}).fit(X, y).predict(X)
-    assert np.array_equal(a, b)
+    assert np.array_equal(a, b)  # the same computation twice: bit for bit
     assert not np.allclose(a, c)
 
 
@@ -88,7 +88,7 @@ def test_pandas_names_label_outputs(tabular):
     assert q.columns.names == ["parameter", "quantile"] and q.shape == (3, 6)
     iv = est.predict_interval(Xdf.iloc[:3])
     assert ("sigma", "upper") in iv.columns
-    np.testing.assert_array_equal(
+    np.testing.assert_array_equal(  # the same numbers, only labelled
         iv.to_numpy().reshape(3, 2, 2),
         est.set_output(transform="default").predict_interval(Xdf.iloc[:3]),
     )

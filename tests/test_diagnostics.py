@@ -3,12 +3,19 @@
 Model: x_j ~ N(mu, 1) for j = 1..m, mu ~ N(0, 1). The posterior is
 N(m * xbar / (m + 1), 1 / (m + 1)), so the Bayes risk of the posterior mean under
 squared loss is 1 / (m + 1). Hand-made posterior objects stand in for estimators:
-the diagnostics only use their methods.
+the diagnostics only use their methods. The tests with two parameters use the exact
+posterior of skamortise.models.GaussianReplicates (tests/_posteriors.py).
 """
 
 import numpy as np
 import pandas as pd
 import pytest
+from _posteriors import (
+    ExactIntervals,
+    ExactPosterior,
+    ExactQuantiles,
+    posterior_variance,
+)
 from scipy import stats
 
 from skamortise.diagnostics import (
@@ -21,6 +28,7 @@ from skamortise.diagnostics import (
     sbc,
     sbc_ranks,
 )
+from skamortise.models import GaussianReplicates
 
 M = 4  # replicates per data set
 
@@ -274,6 +282,8 @@ def test_assess_table_layout(test_set):
         "lower",
         "upper",
         "n_replicates",
+        "posterior_mean",
+        "posterior_sd",
     ]
     assert len(table) == 10
     assert (table["estimator"] == "IntervalPosterior").all()
@@ -404,3 +414,187 @@ def test_c2st_per_dataset_shape_and_seeding():
 def test_c2st_rejects_mismatched_dimensions():
     with pytest.raises(ValueError, match="dimensions"):
         c2st(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+# --- two parameters whose posteriors differ -------------------------------------
+# GaussianReplicates: (mu, sigma) with exact posteriors of different location and
+# scale, so a diagnostic that swaps or mixes the parameters fails these checks.
+
+
+@pytest.fixture(scope="module")
+def nig():
+    model = GaussianReplicates()
+    rng = np.random.default_rng(7)
+    theta = model.prior(2000, rng)
+    return model, model.simulator(theta, rng, n_replicates=10), theta
+
+
+def test_sbc_ranks_count_each_parameters_own_draws():
+    # Hand-made draws: parameter 0 has 3 of 4 draws below its truth, parameter 1
+    # has 1 of 4; swapping the parameters of the draws swaps the ranks.
+    class Fixed:
+        def sample(self, X, n_samples, random_state=None):
+            mu = np.array([-3.0, -2.0, -1.0, 5.0])
+            sigma = np.array([0.5, 2.0, 3.0, 4.0])
+            return np.stack([mu, sigma], axis=-1)[None].repeat(len(X), axis=0)
+
+    theta = np.array([[0.0, 1.0], [0.0, 1.0]])
+    result = sbc_ranks(Fixed(), np.zeros((2, 1)), theta, 4, random_state=0)
+    np.testing.assert_array_equal(result.ranks, [[3, 1], [3, 1]])
+
+
+def test_sbc_two_parameters_calibrated_and_swap_detected(nig):
+    model, _, _ = nig
+    result = sbc(
+        ExactPosterior(model),
+        model.prior,
+        model.simulator,
+        n_sims=1000,
+        n_posterior_samples=100,
+        n_replicates=10,
+        parameter_names=["mu", "sigma"],
+        random_state=0,
+    )
+    assert list(result.uniformity_test()["parameter"]) == ["mu", "sigma"]
+    table = result.expected_coverage([0.5, 0.8, 0.95])
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+    # Ranked among the other parameter's draws, the truths would pile up at one end.
+    assert (result.uniformity_test()["ks_pvalue"] > 0.001).all()
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0], ids=["overconfident", "underconfident"])
+def test_sbc_two_parameters_rejects_miscalibration(nig, scale):
+    model, X, theta = nig
+    result = sbc_ranks(ExactPosterior(model, scale), X[:1000], theta[:1000], 100)
+    assert (result.uniformity_test()["ks_pvalue"] < 0.001).all()
+
+
+@pytest.mark.parametrize(
+    "make", [ExactPosterior, ExactIntervals, ExactQuantiles], ids=lambda c: c.__name__
+)
+def test_coverage_two_parameters_matches_exact_intervals(nig, make):
+    model, X, theta = nig
+    levels = [0.5, 0.9]
+    table = coverage(make(model), X, theta, levels, n_samples=1000, random_state=0)
+    assert list(table["parameter"]) == ["theta_0", "theta_1"] * 2
+    assert (np.abs(table["coverage"] - table["level"]) < 3 * table["se"]).all()
+    # Mean widths per parameter against the exact equal-tailed intervals; from
+    # 1000 draws an interval end is off by a few percent of the width at most.
+    for level in levels:
+        exact = model.posterior_quantile(X, [(1 - level) / 2, (1 + level) / 2])
+        width = np.diff(exact, axis=-1)[..., 0].mean(axis=0)
+        got = table[table["level"] == level]["width"].to_numpy()
+        np.testing.assert_allclose(got, width, rtol=0.03)
+    assert width[0] > 1.5 * width[1]  # the two posteriors really differ
+
+
+@pytest.mark.parametrize(
+    "make", [ExactPosterior, ExactIntervals], ids=lambda c: c.__name__
+)
+def test_assess_two_parameters_estimates_and_bayes_risk(nig, make):
+    model, X, theta = nig
+    result = assess(
+        make(model),
+        X,
+        theta,
+        n_samples=1000,
+        parameter_names=["mu", "sigma"],
+        random_state=0,
+    )
+    table = result.estimates
+    exact = model.posterior_mean(X)
+    for j, name in enumerate(["mu", "sigma"]):
+        rows = table[table["parameter"] == name]
+        np.testing.assert_array_equal(rows["truth"], theta[:, j])
+        # Exact means, or means of 1000 draws: within 5 Monte Carlo errors.
+        tolerance = 5 * np.sqrt(posterior_variance(model, X)[:, j] / 1000)
+        assert (np.abs(rows["estimate"].to_numpy() - exact[:, j]) <= tolerance).all()
+    # Bayes risk of the posterior mean is the mean posterior variance.
+    risk = result.risk()
+    expected = posterior_variance(model, X).mean(axis=0)
+    assert (np.abs(risk["risk"] - expected) < 3 * risk["risk_se"]).all()
+    assert expected[0] > 2 * expected[1]
+    cov = result.coverage()
+    assert (np.abs(cov["coverage"] - 0.95) < 3 * cov["coverage_se"]).all()
+
+
+# --- posterior contraction and z-scores ------------------------------------------
+
+
+def test_contraction_and_z_scores_of_the_exact_posterior(nig):
+    model, X, theta = nig
+    result = assess(
+        ExactPosterior(model),
+        X,
+        theta,
+        n_samples=1000,
+        parameter_names=["mu", "sigma"],
+        random_state=0,
+    )
+    # Mean contraction: 1 - E[posterior variance] / prior variance, per parameter;
+    # from 1000 draws each posterior variance is off by a few percent, and the
+    # mean over 2000 data sets by far less than 0.01.
+    exact = 1 - posterior_variance(model, X).mean(axis=0) / theta.var(axis=0, ddof=1)
+    contraction = result.contraction()
+    np.testing.assert_allclose(contraction["contraction"], exact, atol=0.01)
+    assert exact[0] - exact[1] > 0.1  # the data teach more about mu than sigma
+    # Calibrated: z-scores of mean 0 and mean square 1, within 3 standard errors.
+    scores = result.posterior_scores()
+    z = result.z_scores()
+    assert (np.abs(z["z_mean"]) < 3 * z["z_mean_se"]).all()
+    for name, rms in zip(z["parameter"], z["z_rms"], strict=True):
+        z2 = scores.loc[scores["parameter"] == name, "z_score"].to_numpy() ** 2
+        se = np.std(z2, ddof=1) / np.sqrt(len(z2)) / (2 * rms)
+        assert abs(rms - 1) < 3 * se
+    summary = result.summary()
+    assert {"contraction", "z_mean", "z_rms"} <= set(summary.columns)
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_z_scores_scale_inversely_with_the_posterior_spread(nig, scale):
+    model, X, theta = nig
+    result = assess(
+        ExactPosterior(model, scale), X, theta, n_samples=1000, random_state=0
+    )
+    # Spread scaled by s about the exact mean: z-scores scale by 1 / s.
+    np.testing.assert_allclose(result.z_scores()["z_rms"], 1 / scale, rtol=0.1)
+
+
+def test_posterior_moments_only_with_sample(test_set):
+    X, theta = test_set
+    no_draws = assess(
+        ExactIntervals(GaussianReplicates()),
+        X[:50],
+        np.column_stack([theta[:50, 0], np.ones(50)]),
+    )
+    assert no_draws.estimates["posterior_sd"].isna().all()
+    assert no_draws.z_scores()["z_rms"].isna().all()
+    skipped = assess(IntervalPosterior(), X[:50], theta[:50], posterior_moments=False)
+    assert skipped.estimates["posterior_mean"].isna().all()
+    drawn = assess(IntervalPosterior(), X[:50], theta[:50], random_state=0)
+    assert drawn.estimates["posterior_sd"].notna().all()
+
+
+def test_contraction_of_a_hand_made_table():
+    table = pd.DataFrame(
+        {
+            "estimator": "e",
+            "dataset": [0, 1, 2],
+            "parameter": "p",
+            "truth": [-1.0, 0.0, 1.0],  # prior variance 1
+            "estimate": 0.0,
+            "lower": np.nan,
+            "upper": np.nan,
+            "n_replicates": np.nan,
+            "posterior_mean": [0.0, 0.5, 1.0],
+            "posterior_sd": [0.5, 0.5, 1.0],
+        }
+    )
+    result = Assessment(table)
+    scores = result.posterior_scores()
+    np.testing.assert_allclose(scores["contraction"], [0.75, 0.75, 0.0])
+    np.testing.assert_allclose(scores["z_score"], [2.0, 1.0, 0.0])
+    assert result.z_scores()["z_rms"].iloc[0] == pytest.approx(np.sqrt(5 / 3))
+    # A table without moments (built by hand, older layout) gives NaN.
+    bare = Assessment(table.drop(columns=["posterior_mean", "posterior_sd"]))
+    assert bare.contraction()["contraction"].isna().all()

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from skamortise.diagnostics import SBCResult, assess, coverage  # noqa: E402
 from skamortise.plotting import (  # noqa: E402
+    plot_contraction,
     plot_coverage,
     plot_history,
     plot_pairs,
@@ -230,3 +231,32 @@ def test_missing_matplotlib_gives_install_hint(monkeypatch):
 def test_plot_coverage_checks_columns():
     with pytest.raises(ValueError, match="columns"):
         plot_coverage(pd.DataFrame({"level": [0.5]}))
+
+
+def test_plot_contraction(data):
+    X, theta = data
+    result = assess(
+        {"exact": Posterior(), "again": Posterior()},
+        X,
+        theta,
+        parameter_names=["mu"],
+        random_state=0,
+    )
+    fig = plot_contraction(result)
+    ax = fig.axes[0]
+    scores = result.posterior_scores()
+    points = ax.collections[0].get_offsets()
+    exact = scores[scores["estimator"] == "exact"]
+    np.testing.assert_allclose(points[:, 0], exact["contraction"])
+    np.testing.assert_allclose(points[:, 1], exact["z_score"])
+    assert len(ax.collections) == 2
+    rms = np.sqrt(np.mean(scores["z_score"] ** 2))
+    assert ax.get_title() == f"mu: rms z = {rms:.2f}"
+    _renders(fig)
+
+
+def test_plot_contraction_needs_posterior_moments(data):
+    X, theta = data
+    result = assess(Posterior(), X, theta, posterior_moments=False)
+    with pytest.raises(ValueError, match="posterior moments"):
+        plot_contraction(result)

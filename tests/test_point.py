@@ -3,84 +3,80 @@
 import numpy as np
 import pytest
 import torch
-from conftest import SMALL
+from conftest import ROUNDING, SMALL
 from scipy import stats
 
 from skamortise import NeuralBayesEstimator, simulate
 
-TRAIN = dict(hidden_layer_sizes=(32, 32), max_epochs=60, random_state=0)
+# Large batches of fresh simulations: the accuracy tests below then vary little
+# from seed to seed (the spreads quoted were measured over four or five seeds).
+TRAIN = dict(
+    hidden_layer_sizes=(32, 32),
+    max_epochs=40,
+    batch_size=512,
+    learning_rate=3e-3,
+    random_state=0,
+)
 
 
-@pytest.fixture(scope="module")
-def skewed(gaussian_model):
-    """m = 3 replicates: the posterior of sigma is clearly right-skewed."""
-    X, y = simulate(
+def test_squared_loss_approaches_the_posterior_mean(gaussian_model):
+    # m = 3 replicates: the posterior of sigma is clearly right-skewed. The risk
+    # ratio to the exact posterior mean was at most 1.006 over five seeds (mean
+    # 1.005, sd 0.0013); 20,000 test data sets keep its Monte Carlo error near 0.001.
+    est = NeuralBayesEstimator(**TRAIN).fit_simulator(
         gaussian_model.prior,
         gaussian_model.simulator,
-        4000,
+        10_000,
+        n_validation=10_000,
         n_replicates=3,
-        random_state=0,
     )
     Xt, yt = simulate(
         gaussian_model.prior,
         gaussian_model.simulator,
-        1000,
+        20_000,
         n_replicates=3,
         random_state=1,
     )
-    return X, y, Xt, yt
-
-
-@pytest.fixture(scope="module")
-def fitted(skewed):
-    X, y, _, _ = skewed
-    return {
-        loss: NeuralBayesEstimator(loss=loss, **TRAIN).fit(X, y)
-        for loss in ("squared", "absolute", "tanh")
-    }
-
-
-def test_squared_loss_approaches_the_posterior_mean(fitted, skewed, gaussian_model):
-    _, _, Xt, yt = skewed
     exact = gaussian_model.posterior_mean(Xt)
-    neural = fitted["squared"].predict(Xt)
-    risk_ratio = ((neural - yt) ** 2).mean(0) / ((exact - yt) ** 2).mean(0)
-    assert (risk_ratio < 1.1).all(), risk_ratio
+    risk_ratio = ((est.predict(Xt) - yt) ** 2).mean(0) / ((exact - yt) ** 2).mean(0)
+    assert (risk_ratio < 1.03).all(), risk_ratio
 
 
-@pytest.fixture(scope="module")
-def exponential_gamma():
+def gamma_prior(n, rng):
+    return rng.gamma(1.0, 1.0, size=(n, 1))
+
+
+def exponential_simulator(theta, rng):
+    return np.log1p(rng.exponential(1.0 / theta))
+
+
+def _fitted_constant(loss):
     """theta ~ Gamma(1, 1), x | theta ~ Exponential(theta): the posterior is
     Gamma(2, 1 + x), so every Bayes estimator is c / (1 + x) with c = 2 (mean),
-    1.678 (median) or 1 (mode): a sharply skewed posterior."""
-    rng = np.random.default_rng(0)
-    theta = rng.gamma(1.0, 1.0, size=6000)
-    x = rng.exponential(1.0 / theta)
-    return np.log1p(x)[:, None], theta
-
-
-def _fitted_constant(exponential_gamma, loss):
-    X, theta = exponential_gamma
-    est = NeuralBayesEstimator(loss=loss, tanh_scale=0.1, **TRAIN).fit(X, theta)
+    1.678 (median) or 1 (mode): a sharply skewed posterior. The network sees
+    log(1 + x)."""
+    # Over four seeds the constants of the squared and absolute losses missed by
+    # 0.3% (sd 0.6%) and 1.2% (sd 0.9%).
+    est = NeuralBayesEstimator(loss=loss, tanh_scale=0.1, **TRAIN)
+    est.fit_simulator(gamma_prior, exponential_simulator, 10_000, n_validation=10_000)
     grid = np.linspace(0.1, 1.5, 15)[:, None]  # log(1 + x), the bulk of the data
-    return np.median(est.predict(grid) * np.exp(grid[:, 0]))
+    return np.median(est.predict(grid) * np.exp(grid))
 
 
 MEDIAN = stats.gamma.ppf(0.5, 2)
 
 
 @pytest.mark.parametrize("loss, constant", [("squared", 2.0), ("absolute", MEDIAN)])
-def test_each_loss_finds_its_bayes_estimator(loss, constant, exponential_gamma):
-    # the mean and median constants differ by 19%: 8% separates them
-    assert _fitted_constant(exponential_gamma, loss) == pytest.approx(
-        constant, rel=0.08
-    )
+def test_each_loss_finds_its_bayes_estimator(loss, constant):
+    # the mean and median constants differ by 19%: 5% separates them
+    assert _fitted_constant(loss) == pytest.approx(constant, rel=0.05)
 
 
-def test_tanh_loss_moves_towards_the_mode(exponential_gamma):
-    # The smooth 0-1 loss reaches the mode (constant 1) only as k -> 0 with ample
-    # data; at k = 0.1 it must at least sit nearer the mode than the median.
-    assert _fitted_constant(exponential_gamma, "tanh") < (1.0 + MEDIAN) / 2
+def test_tanh_loss_moves_towards_the_mode():
+    # The smooth 0-1 loss reaches the mode (constant 1) only as k -> 0; at k = 0.1
+    # its Bayes constants here are 1.01 to 1.11, and the fit must at least sit
+    # nearer the mode than the median (over four seeds: 1.08, sd 0.05).
+    assert _fitted_constant("tanh") < (1.0 + MEDIAN) / 2
 
 
 def test_callable_loss_matches_builtin(tabular):
@@ -117,5 +113,6 @@ def test_predictions_are_float64_and_batch_invariant(tabular):
     full = est.predict(X)
     assert full.dtype == np.float64
     parts = np.vstack([est.predict(X[i : i + 7]) for i in range(0, len(X), 7)])
-    np.testing.assert_array_equal(full, parts)
+    # Equal to rounding: 7 rows at a time take other matrix-product kernels.
+    np.testing.assert_allclose(parts, full, **ROUNDING)
     assert next(est.network_.parameters()).dtype == torch.float64

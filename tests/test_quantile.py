@@ -123,7 +123,7 @@ def test_quantiles_track_the_exact_posterior(gaussian_model):
     Xt, yt = simulate(
         gaussian_model.prior,
         gaussian_model.simulator,
-        1000,
+        5000,
         n_replicates=10,
         random_state=1,
     )
@@ -136,9 +136,10 @@ def test_quantiles_track_the_exact_posterior(gaussian_model):
     exact = gaussian_model.posterior_quantile(Xt, [0.05, 0.5, 0.95])
     q = est.predict_quantiles(Xt)
     spread = exact[..., 2] - exact[..., 0]
-    # Errors small relative to the width of the 90% interval...
+    # Over five training seeds the mean error was 0.054 (sd 0.007) of the width of
+    # the 90% interval, and coverage missed 90% by 1.6 points (sd 0.6) on 1000 test
+    # sets; 5000 test sets put the binomial standard error at 0.4 points.
     assert (np.abs(q - exact).mean(axis=(0, 2)) < 0.15 * spread.mean(0)).all()
-    # ...and the 90% intervals cover near nominal (1000 sets: 3 SE is 2.8 points).
     cover = ((q[..., 0] < yt) & (yt < q[..., 2])).mean(0)
     assert (np.abs(cover - 0.9) < 0.035).all(), cover
 

@@ -124,7 +124,8 @@ def test_same_seed_same_result_other_seed_differs():
     assert not np.allclose(a[1], c[1])
 
 
-# The loky case starts worker processes (each imports torch): several seconds.
+# The loky case starts worker processes (each imports torch): several seconds. It is
+# the suite's one test of a process backend; test_bootstrap.py runs dask.
 @pytest.mark.parametrize(
     "backend, n_jobs",
     [
@@ -147,22 +148,6 @@ def test_batch_size_defines_the_streams():
     a, _ = simulate(normal_prior, vector_simulator, 20, batch_size=5, random_state=0)
     b, _ = simulate(normal_prior, vector_simulator, 20, batch_size=10, random_state=0)
     assert not np.array_equal(a, b)
-
-
-def test_dask_cluster_matches_local():
-    distributed = pytest.importorskip("distributed")
-    options = dict(n_replicates=[2, 5], batch_size=30, random_state=11)
-    X_ref, y_ref = simulate(MODEL.prior, MODEL.simulator, 100, **options)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-        joblib.parallel_backend("dask"),
-    ):
-        X, y = simulate(MODEL.prior, MODEL.simulator, 100, **options)
-    assert_same(X, X_ref)
-    np.testing.assert_array_equal(y, y_ref)
 
 
 # ---------------------------------------------------------------- failures

@@ -195,6 +195,7 @@ def test_fit_simulator_is_reproducible(gaussian_model):
         )
 
     X = np.random.default_rng(0).normal(size=(3, 4, 1))
+    # The same computation twice (seed, batches, threads): bit for bit.
     assert np.array_equal(fitted().predict(X), fitted().predict(X))
 
 
@@ -223,6 +224,7 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tabular, tmp_path):
     assert (tmp_path / "checkpoint.pt").exists()
     resumed = NeuralBayesEstimator(**ckpt, **params).fit(X, y)
     reference = NeuralBayesEstimator(batch_size=100, **params).fit(X, y)
+    # Resuming repeats the uninterrupted run's computations exactly, in order.
     assert resumed.history_["train_loss"][:8] == reference.history_["train_loss"][:8]
     for a, b in zip(
         resumed.network_.parameters(), reference.network_.parameters(), strict=True
@@ -303,25 +305,51 @@ def _ragged_training(estimator, gaussian_model):
     )
 
 
-def test_replicate_counts_balance_the_monitored_loss(gaussian_model, ragged):
-    from skamortise._training.validation import _replicate_groups
+class ScriptedValidation:
+    """Squared error in training; in validation passes, set losses per group.
 
-    est = _ragged_training(NeuralBayesEstimator(**SMALL), gaussian_model)
+    Validation runs without gradients, one call per replicate-count group, so the
+    calls of epoch ``k`` return ``values[k]`` in turn, and record the truths they
+    saw.
+    """
+
+    def __init__(self, values):
+        self.values, self.calls = values, []
+
+    def __call__(self, estimate, truth):
+        if torch.is_grad_enabled():
+            return (estimate - truth) ** 2
+        epoch, group = divmod(len(self.calls), len(self.values[0]))
+        self.calls.append(truth.detach().clone())
+        return torch.full_like(estimate, self.values[epoch][group])
+
+
+def test_balanced_loss_is_the_geometric_mean_of_replicate_count_groups():
+    # y is the replicate count, so the truths a validation call sees tell which
+    # counts its group holds.
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 30, size=400)
+    X = [rng.normal(size=(m, 1)) for m in counts]
+    y = counts.astype(float)
+    # Epoch 2 is worse pooled (mean 1.4 > 1) but better balanced (0.5^(1/5) < 1);
+    # the values are exact in float32, the network's precision.
+    values = [[1.0] * 5, [4.0, 1.0, 1.0, 1.0, 0.125]]
+    loss = ScriptedValidation(values)
+    est = NeuralBayesEstimator(
+        loss=loss, **{**SMALL, "max_epochs": 2, "n_iter_no_change": 10}
+    ).fit(X, y)
+    groups = loss.calls[:5]
+    sizes = np.array([len(g) for g in groups])
+    assert sizes.sum() == 40  # validation_fraction=0.1 of 400 data sets
+    # Groups ascend in replicate count and split the validation set about evenly.
+    assert all(a.max() <= b.min() for a, b in zip(groups, groups[1:], strict=False))
+    assert sizes.max() - sizes.min() <= 1
     h = est.history_
-    # Early stopping follows the balanced loss; the pooled loss is still recorded.
-    assert len(h["valid_balanced"]) == len(h["valid_loss"]) == est.n_epochs_
-    assert est.best_epoch_ == int(np.argmin(h["valid_balanced"])) + 1
-    # The balanced loss is the geometric mean of the groups' losses, which are
-    # ordered by replicate count.
-    X, y = ragged
-    batch = est._batch(
-        est._validate_X(X, reset=False), y, torch.device("cpu"), torch.float64
-    )
-    groups = _replicate_groups(batch)
-    counts = [batch.mask[g].sum(1) for g in groups]
-    assert len(groups) == 5
-    assert all(a.max() <= b.min() for a, b in zip(counts, counts[1:], strict=False))
-    assert torch.cat(groups).sort().values.tolist() == list(range(len(X)))
+    balanced = [np.exp(np.mean(np.log(v))) for v in values]
+    pooled = [np.dot(v, sizes) / sizes.sum() for v in values]
+    np.testing.assert_allclose(h["valid_balanced"], balanced, rtol=1e-12)
+    np.testing.assert_allclose(h["valid_loss"], pooled, rtol=1e-12)
+    assert est.best_epoch_ == 2  # early stopping follows the balanced loss
 
 
 def test_posterior_family_keeps_the_pooled_loss(gaussian_model):

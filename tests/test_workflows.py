@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from conftest import SMALL
 from sklearn.base import clone
+from sklearn.datasets import make_regression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import StandardScaler, scale
 
 from skamortise import (
     NeuralBayesEstimator,
@@ -33,35 +34,34 @@ FAMILIES = [
 def test_clone_pickle_joblib_round_trips(cls, replicated):
     X, y = replicated
     est = cls(**SMALL).fit(X, y)
-    expected = est.predict(X)
+    # Predictions are compared on a few data sets: the ratio estimator's predict
+    # is an optimisation and the posterior estimator's a thousand draws.
+    test = X[:10]
+    expected = est.predict(test)
     assert not hasattr(clone(est), "network_")
-    np.testing.assert_array_equal(clone(est).fit(X, y).predict(X), expected)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X), expected)
+    # Refitting a clone, or predicting with a copy, repeats the same computation.
+    np.testing.assert_array_equal(clone(est).fit(X, y).predict(test), expected)
+    copy = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(copy.predict(test), expected)
     buffer = io.BytesIO()
     joblib.dump(est, buffer)
     buffer.seek(0)
-    np.testing.assert_array_equal(joblib.load(buffer).predict(X), expected)
+    np.testing.assert_array_equal(joblib.load(buffer).predict(test), expected)
 
 
-def test_grid_search_two_hyperparameters_with_dataframe_y(tabular):
-    X, y = tabular
-    ydf = pd.DataFrame(y, columns=["mu", "sigma"])
-    search = GridSearchCV(
-        NeuralBayesEstimator(**SMALL),
-        {"hidden_layer_sizes": [(8,), (16,)], "learning_rate": [1e-3, 1e-2]},
-        cv=2,
-    ).fit(X, ydf)
-    assert len(search.cv_results_["mean_test_score"]) == 4
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    assert search.best_estimator_.parameter_names_ == ["mu", "sigma"]
-
-
-def test_grid_search_on_replicated_data(replicated):
+def test_grid_search_on_replicated_data_with_dataframe_y(replicated):
     X, y = replicated
-    search = GridSearchCV(
-        NeuralQuantileEstimator(**SMALL), {"learning_rate": [1e-3, 1e-2]}, cv=2
-    ).fit(X, y)
-    assert search.best_estimator_.predict_quantiles(X[:2]).shape == (2, 2, 3)
+    ydf = pd.DataFrame(y, columns=["mu", "sigma"])
+    grid = {"hidden_layer_sizes": [(8,), (16,)], "learning_rate": [1e-3, 1e-2]}
+    search = GridSearchCV(NeuralBayesEstimator(**SMALL), grid, cv=2).fit(X, ydf)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(set(scores)) == 4  # every candidate trained its own network
+    best = search.best_estimator_
+    assert best.parameter_names_ == ["mu", "sigma"]
+    assert best.get_params()["learning_rate"] == search.best_params_["learning_rate"]
+    # The refit is the best candidate fitted directly: the same computation.
+    direct = NeuralBayesEstimator(**{**SMALL, **search.best_params_}).fit(X, ydf)
+    np.testing.assert_array_equal(best.predict(X), direct.predict(X))
 
 
 @pytest.mark.parametrize("cls", FAMILIES)
@@ -77,15 +77,46 @@ def test_pipeline_with_scaler(tabular):
     assert pipe.predict(X).shape == y.shape
 
 
-def test_regression_quality_on_sklearn_check_data():
-    # The estimator checks skip their R^2 > 0.5 test because score is a negative
-    # risk (poor_score tag); the same data must still be fitted well.
-    from sklearn.datasets import make_regression
+def _sklearn_check_data():
+    """The data of scikit-learn's check_regressors_train, made as it makes them.
 
-    X, y = make_regression(n_samples=200, n_features=10, noise=1.0, random_state=0)
-    y = StandardScaler().fit_transform(y[:, None])[:, 0]
-    X = StandardScaler().fit_transform(X)
-    est = NeuralBayesEstimator(
-        hidden_layer_sizes=(16,), max_epochs=100, random_state=0
-    ).fit(X, y)
+    (``_regression_dataset`` in ``sklearn/utils/estimator_checks.py``: one informative
+    feature among ten, noise 20; ``y`` scaled.) Least squares reaches R^2 = 0.81 on
+    its training data.
+    """
+    X, y = make_regression(
+        n_samples=200,
+        n_features=10,
+        n_informative=1,
+        bias=5.0,
+        noise=20,
+        random_state=42,
+    )
+    return StandardScaler().fit_transform(X), scale(y)
+
+
+# The ratio estimator's predict maximises the learned ratio over the training
+# parameters' box; with 200 training pairs the ratio rises towards the box edges,
+# where no pair constrains it, and three quarters of the estimates land on an edge.
+RATIO_MLE = pytest.mark.xfail(
+    strict=True, reason="NeuralRatioEstimator.predict reaches R^2 = -4.2 here"
+)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        NeuralBayesEstimator,
+        NeuralQuantileEstimator,
+        NeuralPosteriorEstimator,
+        pytest.param(NeuralRatioEstimator, marks=RATIO_MLE),
+    ],
+)
+def test_default_estimators_pass_sklearns_regression_check_on_r2(cls):
+    # check_regressors_train asks for score > 0.5 on its training data. Our
+    # score is a negative risk or a log density, not R^2 (the poor_score tag skips
+    # that line), so the same threshold is asserted here on R^2 of predict, for
+    # every family with its default settings.
+    X, y = _sklearn_check_data()
+    est = cls(random_state=0).fit(X, y)
     assert r2_score(y, est.predict(X)) > 0.5

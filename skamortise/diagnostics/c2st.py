@@ -16,7 +16,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from .coverage import _seed
+from ._readers import draw_seed
 
 __all__ = ["c2st", "c2st_per_dataset"]
 
@@ -128,7 +128,7 @@ def c2st(
         p, q = (p - mean) / std, (q - mean) / std
 
     rng = check_random_state(random_state)
-    seed = _seed(rng)
+    seed = draw_seed(rng)
     if isinstance(classifier, str):
         if classifier not in CLASSIFIERS:
             raise ValueError(
@@ -199,7 +199,7 @@ def c2st_per_dataset(
             f"with equal n_datasets; got {a.shape} and {b.shape}."
         )
     rng = check_random_state(random_state)
-    seeds = [_seed(rng) for _ in range(len(a))]
+    seeds = [draw_seed(rng) for _ in range(len(a))]
     accuracy = Parallel(n_jobs=n_jobs)(
         delayed(c2st)(
             a[i],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Size, Tensor, nn
 from torch.distributions import (
@@ -12,7 +14,13 @@ from torch.distributions import (
 )
 
 from ._mlp import check_positive_int, make_mlp
-from .gaussian import CholeskyFactor
+from .gaussian import N_QUADRATURE_NODES, CholeskyFactor, standard_normal_rule
+
+# The marginal quantile search stops, element by element, once its step is below
+# this fraction of the element's first bracket (Newton's steps then have converged
+# quadratically); the cap only guards against a pathological input.
+_ROOT_TOLERANCE = 2.0**-44
+_MAX_ROOT_STEPS = 200
 
 
 class GaussianMixture(Distribution):
@@ -33,6 +41,10 @@ class GaussianMixture(Distribution):
     component per draw and batch element, then one Gaussian draw from it, all in
     one vectorised pass. Drawing is not reparameterisable (the component choice is
     discrete), so ``rsample`` is not available.
+
+    The marginal of each coordinate is a one-dimensional mixture of normals, so its
+    quantiles are found by root finding on its distribution function (no draws),
+    and expectations of functions of one coordinate are Gauss-Hermite sums.
     """
 
     arg_constraints: dict = {}
@@ -71,6 +83,103 @@ class GaussianMixture(Distribution):
         # Law of total variance, per coordinate.
         second = self.components.variance + self.loc.square()
         return (self.weights.unsqueeze(-1) * second).sum(-2) - self.mean.square()
+
+    def _marginal_parts(self) -> tuple[Tensor, Tensor, Tensor]:
+        # Means and sds (..., K, p, 1) and weights (..., K, 1, 1) of the components
+        # of every coordinate's marginal, laid out against (..., p, L) points.
+        return (
+            self.loc.unsqueeze(-1),
+            self.components.stddev.unsqueeze(-1),
+            self.weights[..., None, None],
+        )
+
+    def _marginal_cdf_pdf(self, value: Tensor, parts=None) -> tuple[Tensor, Tensor]:
+        # Distribution function and density of every coordinate's marginal at
+        # ``value`` (..., p, L); the components lie along a new axis -3.
+        loc, scale, weights = parts or self._marginal_parts()
+        standard = (value.unsqueeze(-3) - loc) / scale
+        cdf = (weights * torch.special.ndtr(standard)).sum(-3)
+        density = (weights * torch.exp(-0.5 * standard.square()) / scale).sum(-3)
+        return cdf, density / math.sqrt(2 * math.pi)
+
+    def marginal_cdf(self, value: Tensor) -> Tensor:
+        """Distribution function of each coordinate's marginal at ``value``.
+
+        Parameters
+        ----------
+        value : Tensor of shape batch_shape + (p, L)
+            ``L`` points per coordinate.
+
+        Returns
+        -------
+        Tensor of shape batch_shape + (p, L)
+        """
+        return self._marginal_cdf_pdf(value)[0]
+
+    def marginal_quantiles(self, levels: Tensor) -> Tensor:
+        """Quantiles of every coordinate's marginal, ``batch_shape + (p, L)``.
+
+        The quantile lies between the smallest and the largest of the components'
+        quantiles at the same level (the mixture's distribution function is their
+        weighted average). Newton's method on the distribution function, replaced
+        by bisection whenever it would leave that bracket, finds it to float64
+        precision; each element stops on its own, so none depends on the others in
+        the batch.
+
+        Parameters
+        ----------
+        levels : Tensor of shape (L,)
+            Levels in (0, 1).
+        """
+        parts = loc, scale, weights = self._marginal_parts()
+        levels = levels.to(self.loc)
+        per_component = loc + scale * torch.special.ndtri(levels)  # (..., K, p, L)
+        low, high = per_component.amin(-3), per_component.amax(-3)
+        tolerance = _ROOT_TOLERANCE * (high - low)
+        x = (weights * per_component).sum(-3)
+        active = high > low
+        for _ in range(_MAX_ROOT_STEPS):
+            if not active.any():
+                break
+            cdf, density = self._marginal_cdf_pdf(x, parts)
+            excess = cdf - levels
+            below = excess < 0
+            low = torch.where(below, x, low)
+            high = torch.where(below, high, x)
+            newton = x - excess / density
+            inside = (newton >= low) & (newton <= high)
+            step = torch.where(inside, newton, (low + high) / 2) - x
+            step = torch.where(excess == 0, 0.0, step)
+            x = torch.where(active, x + step, x)
+            active = active & (step.abs() > tolerance)
+        return x
+
+    def marginal_quadrature(
+        self, n_nodes: int = N_QUADRATURE_NODES
+    ) -> tuple[Tensor, Tensor]:
+        """A quadrature rule for each coordinate's marginal.
+
+        ``(weights[..., None] * f(nodes)).sum(0)`` approximates ``E f(theta)`` for
+        any ``f`` that acts on each coordinate separately: Gauss-Hermite nodes in
+        every component, weighted by the mixture weights.
+
+        Parameters
+        ----------
+        n_nodes : int, default=N_QUADRATURE_NODES
+            Gauss-Hermite nodes per component and coordinate.
+
+        Returns
+        -------
+        nodes : Tensor of shape (n_nodes * K,) + batch_shape + (p,)
+        weights : Tensor of shape (n_nodes * K,) + batch_shape
+        """
+        x, w = standard_normal_rule(n_nodes, self.loc)
+        n_batch = len(self.batch_shape)
+        loc = self.loc.movedim(-2, 0)  # (K, ..., p)
+        scale = self.components.stddev.movedim(-2, 0)
+        nodes = loc + scale * x.view(-1, 1, *[1] * (n_batch + 1))
+        weights = w.view(-1, 1, *[1] * n_batch) * self.weights.movedim(-1, 0)
+        return nodes.flatten(0, 1), weights.flatten(0, 1)
 
     def log_prob(self, value: Tensor) -> Tensor:
         """Log density of ``value`` of shape ``sample_shape + batch_shape + (p,)``."""

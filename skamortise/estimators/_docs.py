@@ -3,15 +3,21 @@
 # Inserted with str.format into each class docstring, so that a parameter the base
 # owns is described once.
 TRAINING_PARAMETERS = """\
-    summary_network : "auto" or callable, default="auto"
+    summary_network : {"auto", "rnn", "tcn", "transformer"} or callable, \
+default="auto"
         ``"auto"``: an MLP for one vector per data set, a DeepSet (which also sees
         the replicate count, as its log and divided by the largest training count)
-        for replicated data. Otherwise a ``torch.nn.Module`` class or factory, called
+        for replicated data. ``"rnn"``, ``"tcn"`` and ``"transformer"``: a network
+        for time series (``skamortise.nn.SERIES_NETWORKS``), which declares that
+        ``X`` holds series ``(n, n_times[, n_channels])`` or a list of them, never
+        replicates. Otherwise a ``torch.nn.Module`` class or factory, called
         with ``summary_network_kwargs``, mapping a batch ``(n, *event)``
         (replicated: ``(n, m, *event)`` and, for ragged data, a mask ``(n, m)`` as
-        second argument) to ``(n, n_summaries)``.
+        second argument) to ``(n, n_summaries)``; ``ordered = True`` on it declares
+        series.
     summary_network_kwargs : dict, default=None
-        Keyword arguments for a user ``summary_network``.
+        Keyword arguments for a named series network or a user
+        ``summary_network``.
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Widths of the default networks' hidden layers (the DeepSet uses them inside
         and outside the pooling).
@@ -52,13 +58,22 @@ TRAINING_PARAMETERS = """\
         data); a finished run's checkpoint is overwritten by a fresh start.
     checkpoint_every : int, default=10
         Epochs between checkpoints.
+    warn_out_of_range : bool, default=False
+        Warn (:class:`~skamortise.diagnostics.OutOfRangeWarning`) when data given
+        for inference lie outside what training saw: a replicate count outside the
+        training range, or a learned summary whose squared Mahalanobis distance to
+        the training summaries' mean (with their covariance) exceeds the 99.9%
+        quantile of the training data sets' distances (``training_range_``; about
+        1 in 1000 new data sets like the training data crosses it). Costs one more
+        pass of the summary network per call.
 """
 
 FITTED_ATTRIBUTES = """\
     network_ : torch.nn.Module
         The trained network (summary network and head), in float64.
     n_features_in_ : int
-        Features per data set (per replicate for replicated data).
+        Features per data set (per replicate for replicated data, per time step,
+        i.e. channels, for series).
     feature_names_in_ : ndarray of str
         Feature names, when ``X`` was a DataFrame with string columns.
     parameter_names_ : list of str
@@ -69,7 +84,8 @@ FITTED_ATTRIBUTES = """\
     parameter_transform_ : BoundsTransform or None
         The bijection from the real line onto the ``bounds`` (None when unbounded).
     replicated_ : bool
-        Whether the network was trained on replicated data.
+        Whether the network was trained on data with a variable second axis:
+        replicates, or the time steps of series (with a series network).
     event_shape_ : tuple of int
         Shape of one replicate (or one data set when not replicated).
     history_ : dict of list
@@ -84,4 +100,10 @@ FITTED_ATTRIBUTES = """\
         Epochs run.
     interrupted_ : bool
         Whether training was stopped by ``KeyboardInterrupt``.
+    training_range_ : dict
+        What training saw, for ``warn_out_of_range``: ``n_replicates`` (the
+        smallest and largest training replicate count, None for unreplicated
+        data), and the mean ``summary_mean``, ridged inverse covariance
+        ``summary_precision`` and 99.9% distance quantile ``distance_threshold`` of
+        the learned summaries of up to 20,000 training and validation data sets.
 """

@@ -69,6 +69,8 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         Epochs run.
     interrupted_ : bool
         Whether training was stopped by ``KeyboardInterrupt``.
+    training_range_ : dict
+        What training saw, for ``warn_out_of_range`` (as for the other families).
 
     See Also
     --------
@@ -132,6 +134,7 @@ class NeuralModelComparison(ClassifierMixin, BaseNeuralEstimator):
         n_threads=1,
         checkpoint_dir=None,
         checkpoint_every=10,
+        warn_out_of_range=False,
     ):
         self._store_init_arguments(locals())
 

@@ -96,6 +96,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         n_threads=1,
         checkpoint_dir=None,
         checkpoint_every=10,
+        warn_out_of_range=False,
     ):
         self._store_init_arguments(locals())
 

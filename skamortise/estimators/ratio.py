@@ -177,6 +177,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         n_threads=1,
         checkpoint_dir=None,
         checkpoint_every=10,
+        warn_out_of_range=False,
     ):
         self._store_init_arguments(locals())
 

@@ -5,6 +5,7 @@ Every model exposes ``prior(n, rng)``, ``simulator(theta, rng, **kwargs)``,
 exact or reference posterior quantities where they exist.
 """
 
+from .ar1 import AR1
 from .birth_death import BirthDeathImmigration
 from .gaussian import GaussianReplicates
 from .gaussian_field import GaussianField
@@ -14,6 +15,7 @@ from .slcp import SLCP
 from .two_moons import TwoMoons
 
 __all__ = [
+    "AR1",
     "BirthDeathImmigration",
     "GaussianField",
     "GaussianLinear",

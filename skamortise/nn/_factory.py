@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 
@@ -10,6 +11,34 @@ from torch import nn
 
 from .deepset import DeepSet
 from .mlp import MLP
+from .recurrent import RNN
+from .tcn import TCN
+from .transformer import SeriesTransformer
+
+# Summary networks for time series, by the name ``summary_network`` takes.
+SERIES_NETWORKS: dict[str, type[nn.Module]] = {
+    "rnn": RNN,
+    "tcn": TCN,
+    "transformer": SeriesTransformer,
+}
+
+
+def is_series_network(spec) -> bool:
+    """Whether ``summary_network=spec`` reads the second axis of ``X`` as time.
+
+    True for the names in :data:`SERIES_NETWORKS` and for any class or factory with
+    the attribute ``ordered = True``; such an estimator takes series
+    ``(n_datasets, n_times[, n_channels])`` or a list of them, never replicates.
+
+    Examples
+    --------
+    >>> from skamortise.nn import TCN, is_series_network
+    >>> is_series_network("rnn"), is_series_network(TCN), is_series_network("auto")
+    (True, True, False)
+    """
+    if isinstance(spec, str):
+        return spec in SERIES_NETWORKS
+    return getattr(spec, "ordered", False) is True
 
 
 def _default_network(
@@ -32,6 +61,33 @@ def _default_network(
     )
 
 
+def _series_network(
+    name: str,
+    kwargs: dict | None,
+    n_channels: int,
+    hidden_layer_sizes: Sequence[int],
+    activation: str,
+    max_length: int,
+) -> nn.Module:
+    cls = SERIES_NETWORKS[name]
+    kwargs = dict(kwargs or {})
+    accepted = set(inspect.signature(cls).parameters) - {"n_channels"}
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        raise TypeError(
+            f"summary_network_kwargs has {unknown}, which summary_network={name!r} "
+            f"({cls.__name__}) does not take; it takes {sorted(accepted)}."
+        )
+    # The estimator's settings, unless summary_network_kwargs overrides them.
+    settings = {
+        "hidden_layer_sizes": hidden_layer_sizes,
+        "activation": activation,
+        "max_length": max_length,
+        **kwargs,
+    }
+    return cls(n_channels, **settings)
+
+
 def build_summary_network(
     spec: str | Callable[..., nn.Module],
     kwargs: dict | None,
@@ -47,13 +103,26 @@ def build_summary_network(
     ``spec="auto"`` gives an MLP for one vector per data set and a DeepSet (MLP inside
     and outside, mean pooling, ``log m`` and ``m / max_count`` appended, each data set
     standardised by its own mean and sd, which are appended too) for replicated data;
-    ``max_count`` is the largest replicate count in the training data. Any other
-    ``spec`` is a class or factory called with ``**kwargs``; its output width is read
-    from a forward pass on a dummy batch, so user networks need no special attribute.
+    ``max_count`` is the largest replicate count in the training data. A name in
+    :data:`SERIES_NETWORKS` builds that series network for ``event_shape =
+    (n_channels,)`` with ``hidden_layer_sizes``, ``activation``, ``max_length =
+    max_count`` (the longest training series) and ``**kwargs`` (which may override
+    them). Any other ``spec`` is a class or factory called with ``**kwargs``; its
+    output width is read from a forward pass on a dummy batch, so user networks need
+    no special attribute.
     """
     if spec == "auto":
         module = _default_network(
             event_shape, replicated, hidden_layer_sizes, activation, max_count
+        )
+    elif isinstance(spec, str) and spec in SERIES_NETWORKS:
+        module = _series_network(
+            spec,
+            kwargs,
+            math.prod(event_shape),
+            hidden_layer_sizes,
+            activation,
+            max_count,
         )
     elif callable(spec):
         module = spec(**(kwargs or {}))
@@ -64,7 +133,8 @@ def build_summary_network(
             )
     else:
         raise ValueError(
-            "summary_network must be 'auto' or a torch.nn.Module class / factory; "
+            "summary_network must be 'auto', one of "
+            f"{sorted(SERIES_NETWORKS)} or a torch.nn.Module class / factory; "
             f"got {spec!r}."
         )
     shape = (2, 3, *event_shape) if replicated else (2, *event_shape)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Floor of a data set's standard deviation (data are standardised overall first), so
-# that a single replicate, or identical ones, give a finite log scale.
-_EPS = 1e-3
+from ._masked import standardise_sets
 
 
 class DeepSet(nn.Module):
@@ -81,14 +79,7 @@ class DeepSet(nn.Module):
         counts = weights.sum(dim=1)
         moments = None
         if self.standardise_sets:
-            centre = (x * weights).sum(dim=1, keepdim=True) / counts.unsqueeze(1)
-            square = ((x - centre) ** 2 * weights).sum(dim=1, keepdim=True)
-            spread = (square / counts.unsqueeze(1) + _EPS**2).sqrt()
-            x = (x - centre) / spread
-            # One replicate has no spread: a neutral 0 (log m = 0 marks the case)
-            # rather than the floor's log, an outlier among the features.
-            log_spread = torch.where(counts > 1, spread[:, 0].log(), 0.0)
-            moments = torch.cat([centre[:, 0], log_spread], dim=1)
+            x, moments = standardise_sets(x, weights)
         h = self.phi(x.reshape(n * m, *x.shape[2:])).reshape(n, m, -1)
         if self.pooling == "max":
             pooled = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)

@@ -7,7 +7,6 @@ from numbers import Integral
 
 import numpy as np
 
-from .._data import as_data
 from .._seeds import draw_seed
 from .._source import TrainingSet, TrainingSource
 from .._tables import ArrayTable
@@ -110,7 +109,7 @@ class _OnTheFly(TrainingSource):
         if n_validation:
             Xv, yv = self._draw(n_validation, rng)
             valid = ArrayTable(
-                as_data(Xv, event_ndim=estimator._event_ndim()),
+                estimator._as_data(Xv),
                 estimator._encode_targets(yv),
             )
         renew = _Renewal(self, estimator, np.random.default_rng(draw_seed(rng)), y)

@@ -1,0 +1,135 @@
+"""What every summary network for time series shares: the frame around an encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ._masked import standardise_sets
+from .mlp import MLP
+
+# numpydoc fragments shared by the series networks' docstrings.
+SELECTED_BY = """\
+    Selected by ``summary_network="{name}"``, which passes ``n_channels``,
+    ``hidden_layer_sizes``, ``activation`` and ``max_length``; the other
+    parameters come from ``summary_network_kwargs``."""
+
+FRAME_PARAMETERS = """\
+    hidden_layer_sizes : sequence of int, default=(64, 64)
+        Widths of the MLP after the encoder; the last is the summary size.
+    activation : str, default="relu"
+        Activation of that MLP{also}.
+    standardise : bool, default=True
+        Standardise each series by its own per-channel mean and standard deviation
+        (both appended to the features).
+    max_length : int or None, default=None
+        The longest training series, the scale of the linear length feature."""
+
+FRAME_ATTRIBUTES = """\
+    ordered : bool
+        True: the second axis of the data is time.
+    out_features : int
+        Width of the summary."""
+
+
+class SeriesNetwork(nn.Module):
+    """Standardise each series, encode it, append its length, map by an MLP.
+
+    A subclass supplies the encoder: ``encode(x, mask, weights)`` maps standardised
+    series ``x (n, T, C)`` (padding zeroed) to ``(n, encoded_features)``, reading only
+    the observed time steps. This frame adds what every series network needs:
+
+    - each series centred and scaled per channel by its own mean and standard
+      deviation over its observed steps, which are then appended (so no
+      information is lost and the encoder works on one scale);
+    - the length ``T_i`` as ``log T_i`` and ``T_i / max_length``, as the DeepSet
+      sees its replicate count, so one network serves every length;
+    - an MLP from these features to the summary.
+
+    The attribute ``ordered = True`` tells an estimator that the second axis of
+    ``X`` is time, so that a 3-D array or a list of arrays is read as series and
+    never as iid replicates. A user network with that attribute gets the same
+    layout.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels per time step.
+    encoded_features : int
+        Width of the encoder's output.
+    hidden_layer_sizes : sequence of int
+        Widths of the MLP after the encoder; the last is the summary size.
+    activation : str
+        Activation of the MLP.
+    standardise : bool
+        Whether each series is standardised by its own moments (appended).
+    max_length : int or None
+        Scale of the linear length feature (the longest training series, stored
+        as a buffer); None appends ``log T`` only.
+    """
+
+    ordered = True
+
+    def __init__(
+        self,
+        n_channels: int,
+        encoded_features: int,
+        hidden_layer_sizes: Sequence[int],
+        activation: str,
+        standardise: bool,
+        max_length: int | None,
+    ):
+        super().__init__()
+        if not (isinstance(n_channels, int) and n_channels >= 1):
+            raise ValueError(f"n_channels must be a positive int; got {n_channels!r}.")
+        self.n_channels = n_channels
+        self.standardise = bool(standardise)
+        extra = 1 + (2 * n_channels if self.standardise else 0)
+        if max_length is not None:
+            if not max_length >= 1:
+                raise ValueError(f"max_length must be at least 1; got {max_length}.")
+            self.register_buffer("length_scale", torch.tensor(float(max_length)))
+            extra += 1
+        else:
+            self.length_scale = None
+        self.mlp = MLP(
+            encoded_features + extra, hidden_layer_sizes, activation=activation
+        )
+        self.out_features = self.mlp.out_features
+
+    def encode(
+        self, x: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Summaries ``(n, out_features)`` of series ``x (n, T, C)`` or ``(n, T)``.
+
+        ``mask (n, T)`` marks the observed steps of ragged series; they must come
+        first (padding at the end), as the estimators arrange it.
+        """
+        if x.ndim == 2:
+            x = x.unsqueeze(-1)
+        if x.ndim != 3 or x.shape[2] != self.n_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects series (batch, n_times, "
+                f"{self.n_channels}); got {tuple(x.shape)}."
+            )
+        if mask is None:
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        weights = mask.unsqueeze(-1).to(x.dtype)
+        parts = []
+        if self.standardise:
+            x, moments = standardise_sets(x, weights)
+            x = x * weights  # padding back to zero
+            parts.append(moments)
+        length = weights.sum(dim=1)
+        parts.append(length.log())
+        if self.length_scale is not None:
+            parts.append(length / self.length_scale)
+        encoded = self.encode(x, mask, weights)
+        return self.mlp(torch.cat([encoded, *parts], dim=1))

@@ -364,8 +364,8 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         *,
         method="mcmc",
         n_chains=None,
-        warmup=100,
-        thin=1,
+        warmup=50,
+        thin=None,
         return_info=False,
     ):
         """Draw from the posterior ``prior(theta) r(X, theta)`` of each data set.
@@ -384,18 +384,23 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         random_state : int, RandomState instance or None, default=None
             Seeds every random number (a torch generator).
         method : {"mcmc", "importance", "grid"}, default="mcmc"
-            Slice-sampling MCMC (chains started by importance resampling, so all
-            modes are found), sampling-importance-resampling from a flat proposal on
+            MCMC: a Gaussian mixture is fitted to the posterior by tempered
+            importance sampling, and chains started from its importance resample
+            make independence Metropolis-Hastings moves from the mixture (which
+            cross between modes) and local random-walk moves, all chains at once.
+            Or sampling-importance-resampling from a flat proposal on
             ``support_``, or a grid (one or two parameters).
         n_chains : int, default=None
             MCMC chains per data set; None runs one chain per 100 draws, at least
             10 and at most 100 (10,000 draws: 100 chains of 100 draws). All chains
             advance together, so more chains cost little more time.
-        warmup : int, default=100
+        warmup : int, default=50
             MCMC warm-up steps per chain (the chains start from importance
             resampling, already near the posterior).
-        thin : int, default=1
-            Keep every ``thin``-th MCMC step.
+        thin : int or None, default=None
+            Keep every ``thin``-th MCMC step. None keeps every step unless the
+            largest split-R-hat is 1.01 or more; the draws are then made again,
+            from where the chains ended, with enough thinning (at most 16).
         return_info : bool, default=False
             Also return the sampler's result (MCMC: acceptance rate, R-hat, ESS per
             data set; importance: effective sample size).

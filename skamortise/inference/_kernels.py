@@ -34,7 +34,6 @@ TARGET_ACCEPTANCE = 0.3
 _SLICE_WIDTH_IN_SD = 3.0
 
 
-
 def pooled_covariance(window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Covariance per data set of draws ``(n_steps, n_datasets, n_chains, p)``.
 

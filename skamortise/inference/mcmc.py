@@ -15,14 +15,13 @@ over MCMC steps. The kernels (``_kernels.py``, ``_independence.py``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._diagnostics import bulk_ess, split_rhat
 from ._independence import IndependenceKernel
 from ._kernels import RandomWalkKernel, SliceKernel
+from ._result import MCMCResult, chain_result
 from ._tensor import (
     Bounds,
     LogFn,
@@ -30,7 +29,6 @@ from ._tensor import (
     bounds_tensors,
     make_generator,
     safe_log_fn,
-    to_numpy,
 )
 from .mixture import GaussianMixture
 
@@ -42,44 +40,6 @@ KERNELS = {
     "rwm": RandomWalkKernel,
     "independence": IndependenceKernel,
 }
-
-
-@dataclass(frozen=True)
-class MCMCResult:
-    """Draws and diagnostics of :func:`sample_mcmc`.
-
-    Attributes
-    ----------
-    samples : ndarray of shape (n_datasets, n_samples, n_params)
-        Post-warm-up, thinned draws of all chains, interleaved step by step (draw
-        ``i`` of every chain precedes draw ``i + 1`` of any chain).
-    chains : ndarray of shape (n_datasets, n_chains, n_per_chain, n_params)
-        The same draws kept per chain; ``n_per_chain = ceil(n_samples / n_chains)``.
-    acceptance_rate : ndarray of shape (n_datasets,)
-        ``"rwm"``: fraction of accepted proposals after warm-up. ``"slice"``:
-        fraction of one-dimensional slice updates that found a new point within
-        the shrinkage budget; it should be 1, and lower values flag a badly
-        scaled target.
-    evaluations_per_step : ndarray of shape (n_datasets,)
-        Mean number of log-density evaluations one chain needed per MCMC step
-        after warm-up (1 for ``"rwm"``). Lockstep execution evaluates all chains
-        until the slowest is done, so the batched calls are somewhat more.
-    rhat : ndarray of shape (n_datasets, n_params)
-        Rank-normalised split-R-hat per data set and parameter.
-    ess : ndarray of shape (n_datasets, n_params)
-        Bulk effective sample size per data set and parameter.
-    method : str
-        The kernel used.
-    """
-
-    samples: np.ndarray
-    chains: np.ndarray
-    acceptance_rate: np.ndarray
-    evaluations_per_step: np.ndarray
-    rhat: np.ndarray
-    ess: np.ndarray
-    method: str
-
 
 
 def _chain_starts(init, n_chains: int | None) -> torch.Tensor:
@@ -217,15 +177,11 @@ def sample_mcmc(
         if (step + 1) % thin == 0:
             kept[step // thin] = theta
 
-    chains = to_numpy(kept.permute(1, 2, 0, 3))
-    samples = to_numpy(kept.permute(1, 0, 2, 3).reshape(n_datasets, -1, n_params))
     n_steps = n_per_chain * thin * n_chains
-    return MCMCResult(
-        samples=samples[:, :n_samples],
-        chains=chains,
-        acceptance_rate=to_numpy(kernel.moves / kernel.updates),
-        evaluations_per_step=to_numpy(kernel.evaluations / n_steps),
-        rhat=split_rhat(chains),
-        ess=bulk_ess(chains),
-        method=method,
+    return chain_result(
+        kept,
+        n_samples,
+        kernel.moves / kernel.updates,
+        kernel.evaluations / n_steps,
+        method,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -61,25 +62,54 @@ class GaussianMixture:
             self.log_weights, self.means, self.cholesky, lower, upper, weight
         )
 
+    @cached_property
+    def inverse_cholesky(self) -> torch.Tensor:
+        """Inverses of the Cholesky factors, same shape as ``cholesky``."""
+        eye = torch.eye(
+            self.cholesky.shape[-1],
+            dtype=self.cholesky.dtype,
+            device=self.cholesky.device,
+        )
+        return torch.linalg.solve_triangular(self.cholesky, eye, upper=False)
+
+    @cached_property
+    def log_det_cholesky(self) -> torch.Tensor:
+        """``log |L_j|``, half the log determinant of each covariance."""
+        return torch.diagonal(self.cholesky, dim1=-2, dim2=-1).log().sum(-1)
+
+    def rows(self, index: slice) -> GaussianMixture:
+        """The mixtures of the data sets ``index``."""
+        return GaussianMixture(
+            self.log_weights[index],
+            self.means[index],
+            self.cholesky[index],
+            self.lower,
+            self.upper,
+            self.box_weight,
+        )
+
     def component_log_prob(self, theta: torch.Tensor) -> torch.Tensor:
         """``log N(theta; mean_j, cov_j)``, shape ``(n_datasets, k, n_components)``."""
         n_params = theta.shape[-1]
-        inverse = torch.linalg.solve_triangular(
-            self.cholesky,
-            torch.eye(n_params, dtype=theta.dtype, device=theta.device),
-            upper=False,
-        )
         diff = theta[:, :, None, :] - self.means[:, None]
-        z = torch.einsum("njab,nkjb->nkja", inverse, diff)
-        log_det = torch.diagonal(self.cholesky, dim1=-2, dim2=-1).log().sum(-1)
+        z = torch.einsum("njab,nkjb->nkja", self.inverse_cholesky, diff)
         constant = 0.5 * n_params * math.log(2 * math.pi)
-        return -0.5 * z.square().sum(-1) - log_det[:, None] - constant
+        return -0.5 * z.square().sum(-1) - self.log_det_cholesky[:, None] - constant
 
     def log_prob(self, theta: torch.Tensor) -> torch.Tensor:
-        """Log density of ``theta`` ``(n_datasets, k, n_params)``: ``(n_datasets, k)``."""
-        log_gauss = torch.logsumexp(
-            self.log_weights[:, None] + self.component_log_prob(theta), dim=-1
-        )
+        """Log density of ``theta`` ``(n_datasets, k, p)``: ``(n_datasets, k)``."""
+        return self.log_prob_and_nearest(theta)[0]
+
+    def log_prob_and_nearest(
+        self, theta: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log density and the index of the Gaussian component most responsible
+        for each point, both of shape ``(n_datasets, k)``."""
+        log_r = self.log_weights[:, None] + self.component_log_prob(theta)
+        nearest = log_r.argmax(dim=-1)
+        return self._with_box(theta, torch.logsumexp(log_r, dim=-1)), nearest
+
+    def _with_box(self, theta: torch.Tensor, log_gauss: torch.Tensor) -> torch.Tensor:
         if self.box_weight == 0.0:
             return log_gauss
         inside = ((theta >= self.lower) & (theta <= self.upper)).all(-1)
@@ -137,21 +167,24 @@ def _initial_means(points, weights, whitened, n_components, generator):
     return points.gather(1, index[..., None].expand(-1, -1, points.shape[-1]))
 
 
-def _em(points, weights, n_components, generator):
+def _em(points, weights, n_components, generator, n_iterations, init):
     n_datasets, _, n_params = points.shape
     mean, cov = _weighted_moments(points, weights)
-    eye = torch.eye(n_params, dtype=points.dtype, device=points.device)
     # A point mass (one point holding all the weight) still gets a positive floor.
     floor = torch.finfo(points.dtype).eps * (1 + mean.square())
     variance = torch.maximum(torch.diagonal(cov, dim1=1, dim2=2), floor)
-    ridge = _RIDGE * variance[:, None, :] * eye
-    whitened = points / variance.sqrt()[:, None]
-    means = _initial_means(points, weights, whitened, n_components, generator)
-    covs = (cov + ridge[:, 0])[:, None].expand(-1, n_components, -1, -1)
-    log_weights = torch.full(
-        (n_datasets, n_components), -math.log(n_components)
-    ).to(points)
-    for _ in range(_EM_ITERATIONS):
+    ridge = _RIDGE * torch.diag_embed(variance)[:, None]  # (n, 1, p, p)
+    if init is None:
+        whitened = points / variance.sqrt()[:, None]
+        means = _initial_means(points, weights, whitened, n_components, generator)
+        covs = (cov[:, None] + ridge).expand(-1, n_components, -1, -1)
+        log_weights = torch.full(
+            (n_datasets, n_components), -math.log(n_components)
+        ).to(points)
+    else:
+        log_weights, means = init.log_weights, init.means
+        covs = init.cholesky @ init.cholesky.transpose(-1, -2)
+    for _ in range(n_iterations):
         mixture = GaussianMixture(log_weights, means, torch.linalg.cholesky(covs))
         log_r = log_weights[:, None] + mixture.component_log_prob(points)
         r = torch.softmax(log_r, dim=-1) * weights[..., None]  # (n, m, J)
@@ -159,7 +192,8 @@ def _em(points, weights, n_components, generator):
         safe = mass.clamp_min(1e-300)
         means = torch.einsum("nmj,nma->nja", r, points) / safe[..., None]
         centred = points[:, :, None] - means[:, None]  # (n, m, J, p)
-        covs = torch.einsum("nmj,nmja,nmjb->njab", r, centred, centred)
+        weighted = (r[..., None] * centred).permute(0, 2, 3, 1)  # (n, J, p, m)
+        covs = weighted @ centred.permute(0, 2, 1, 3)
         covs = covs / safe[..., None, None] + ridge
         log_weights = torch.log(mass.clamp_min(1e-30) / mass.sum(-1, keepdim=True))
     return GaussianMixture(log_weights, means, torch.linalg.cholesky(covs))
@@ -170,6 +204,8 @@ def fit_gaussian_mixture(
     log_weights: torch.Tensor,
     n_components: int,
     generator: torch.Generator,
+    n_iterations: int = _EM_ITERATIONS,
+    init: GaussianMixture | None = None,
 ) -> GaussianMixture:
     """Fit a mixture per data set to weighted points by EM.
 
@@ -183,6 +219,11 @@ def fit_gaussian_mixture(
         Components per data set.
     generator : torch.Generator
         Seeds the k-means++ initialisation.
+    n_iterations : int, default=30
+        EM iterations.
+    init : GaussianMixture, default=None
+        Start EM from this mixture (of ``n_components`` components) instead of a
+        k-means++ seeding.
 
     Returns
     -------
@@ -194,7 +235,14 @@ def fit_gaussian_mixture(
     per_dataset = max(1, n_points * n_components * n_params)
     chunk = max(1, _EM_CHUNK // per_dataset)
     parts = [
-        _em(points[i : i + chunk], weights[i : i + chunk], n_components, generator)
+        _em(
+            points[i : i + chunk],
+            weights[i : i + chunk],
+            n_components,
+            generator,
+            n_iterations,
+            None if init is None else init.rows(slice(i, i + chunk)),
+        )
         for i in range(0, n_datasets, chunk)
     ]
     return GaussianMixture(

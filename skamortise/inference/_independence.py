@@ -26,7 +26,7 @@ import torch
 
 from ._kernels import TARGET_ACCEPTANCE, Kernel
 from ._result import MCMCResult, chain_result
-from ._tensor import rand, randn, safe_log_fn
+from ._tensor import POINTS_PER_CALL, chunked_log_fn, rand, randn, safe_log_fn
 from .mixture import GaussianMixture
 
 
@@ -124,10 +124,6 @@ class IndependenceKernel(Kernel):
         return self._keep(accept, proposal, theta, value, logp, log_q, there)
 
 
-# Largest number of (data set, proposal) points scored in one call of log_fn.
-_POINTS_PER_CALL = 2**18
-
-
 def independence_metropolis(
     log_fn,
     proposal: GaussianMixture,
@@ -181,12 +177,12 @@ def independence_metropolis(
     theta, log_w = init, log_p - proposal.log_prob(init)
     kept = init.new_empty((n_per_chain, n_datasets, n_chains, n_params))
     accepted = init.new_zeros(n_datasets)
-    block = max(1, _POINTS_PER_CALL // (n_datasets * n_chains))
+    block = max(1, POINTS_PER_CALL // (n_datasets * n_chains))
     for start in range(0, n_steps, block):
         steps = min(block, n_steps - start)
         draws = proposal.sample(steps * n_chains, generator)
         fallback = init.repeat(1, steps, 1)
-        value = safe_log_fn(log_fn, draws, lower, upper, fallback)
+        value = chunked_log_fn(log_fn, draws, lower, upper, fallback)
         weights = (value - proposal.log_prob(draws)).reshape(n_datasets, steps, -1)
         draws = draws.reshape(n_datasets, steps, n_chains, n_params)
         log_u = torch.log(rand((n_datasets, steps, n_chains), generator, init))

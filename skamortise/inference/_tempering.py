@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._tensor import safe_log_fn
+from ._tensor import chunked_log_fn
 from .mixture import GaussianMixture, fit_gaussian_mixture
 
 # EM iterations: from a k-means++ seeding in the first round, then from the previous
@@ -126,7 +126,7 @@ def tempered_mixture(
     final_rounds = 0
     mixture = None
     for n_rounds in range(1, max_rounds + 1):
-        log_p = safe_log_fn(log_fn, points, lower, upper)
+        log_p = chunked_log_fn(log_fn, points, lower, upper)
         # Candidates outside the box have zero target density at every beta > 0;
         # at beta = 0 the bridge is the uniform on the box, zero outside too.
         log_excess = torch.where(torch.isfinite(log_p), log_p - log_uniform, -torch.inf)

@@ -38,7 +38,7 @@ _TRAINING_PARAMETERS = (
 _LOSS_DEFAULTS = {
     "bce": {"K": 4},
     "balanced": {"K": 4, "lambda": 100.0},
-    "contrastive": {"K": 5, "gamma": 1.0},
+    "contrastive": {"K": 9, "gamma": 1.0},
 }
 _LOSS_ARGUMENTS = {"lambda": "lambda_"}
 _EVALUATION_DRAWS = 8
@@ -101,7 +101,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
     ----------
     bounds : sequence of (float or None, float or None), default=None
         Support of each parameter (None for an open side).
-    loss : {{"bce", "balanced", "contrastive"}}, default="bce"
+    loss : {{"bce", "balanced", "contrastive"}}, default="contrastive"
         The training objective; every one has the log ratio as its optimum.
 
         - ``"bce"``: binary cross-entropy of each dependent pair against ``K``
@@ -117,7 +117,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
           ratio.
     loss_kwargs : dict, default=None
         Options of the loss: ``"K"`` (contrasting parameters per data set;
-        defaults 4, 4 and 5), ``"lambda"`` (``"balanced"``, default 100) and
+        defaults 4, 4 and 9), ``"lambda"`` (``"balanced"``, default 100) and
         ``"gamma"`` (``"contrastive"``, default 1).
 {_TRAINING_PARAMETERS}
     Attributes
@@ -158,7 +158,7 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
         self,
         *,
         bounds=None,
-        loss="bce",
+        loss="contrastive",
         loss_kwargs=None,
         summary_network="auto",
         summary_network_kwargs=None,
@@ -550,10 +550,10 @@ class NeuralRatioEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstimato
 
     @with_thread_limit
     def score(self, X, y, sample_weight=None):
-        """Negative binary cross-entropy on dependent and shuffled pairs.
+        """Negative training loss (``loss``) on dependent and shuffled pairs.
 
-        The mean held-out log-likelihood of the classifier (shuffles from a fixed
-        seed), higher is better.
+        The mean held-out log-likelihood of the classifier (contrasting parameters
+        from a fixed seed), higher is better.
 
         Parameters
         ----------

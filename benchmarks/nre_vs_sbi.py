@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -192,6 +193,8 @@ def main():
     args = parse_args()
     warnings.filterwarnings("ignore")
     info = machine_info()
+    # GNU nproc reports OMP_NUM_THREADS when it is set; count the cores instead.
+    info["nproc"] = len(os.sched_getaffinity(0))
     log(f"machine: {info}")
     pool = max(args.sims + [10000])
     runs = []
@@ -311,8 +314,8 @@ def write(args, info, runs):
         "per observation. Defaults were tuned on observations 101 and 102, not on "
         "the reported ones.  \n"
         "Times are wall-clock seconds on a shared machine; compare speed only as "
-        "ratios within this run (the speed-up pairs each skamortise timing with "
-        "sbi's for the same seed and observation).\n\n"
+        "ratios within one process (the speed-up pairs each skamortise timing with "
+        "sbi's for the same seed and observation made by the same command).\n\n"
         + "".join(f"Note: {n}  \n" for n in args.note)
         + ("\n" if args.note else "")
     )

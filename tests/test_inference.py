@@ -540,3 +540,31 @@ def test_box_sampler_thins_until_rhat_is_below_one_point_zero_one():
     # The target is symmetric under theta -> -theta.
     error = np.abs(samples[0].mean(0)) / samples[0].std(0)
     assert np.all(error < 5 / np.sqrt(auto.ess[0]))
+
+
+def test_mcmc_independence_kernel_recovers_correlated_gaussians_from_a_poor_mixture():
+    # Two components per data set, one shifted by a standard deviation and both
+    # wider than the target: the local moves and the Metropolis-Hastings correction
+    # make the draws right anyway.
+    from skamortise.inference.mixture import GaussianMixture
+
+    sd = torch.sqrt(torch.diagonal(COVS, dim1=1, dim2=2))
+    means = torch.stack([MEANS, MEANS + sd], dim=1)
+    cholesky = torch.linalg.cholesky(1.5 * COVS)[:, None].expand(-1, 2, -1, -1)
+    proposal = GaussianMixture(
+        torch.log(torch.full((3, 2), 0.5)).double(), means, cholesky
+    )
+    init = MEANS[:, None, :].expand(3, 8, 2).clone()
+    result = sample_mcmc(
+        gaussian_log_fn,
+        init,
+        4000,
+        method="independence",
+        proposal=proposal,
+        warmup=100,
+        generator=0,
+    )
+    assert np.all(result.rhat < 1.05)
+    assert_gaussian_moments(result.samples, result.ess)
+    assert np.all((result.acceptance_rate > 0.2) & (result.acceptance_rate < 0.95))
+    assert np.all(result.evaluations_per_step == 2)

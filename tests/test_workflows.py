@@ -95,21 +95,13 @@ def _sklearn_check_data():
     return StandardScaler().fit_transform(X), scale(y)
 
 
-# The ratio estimator's predict maximises the learned ratio over the training
-# parameters' box; with 200 training pairs the ratio rises towards the box edges,
-# where no pair constrains it, and three quarters of the estimates land on an edge.
-RATIO_MLE = pytest.mark.xfail(
-    strict=True, reason="NeuralRatioEstimator.predict reaches R^2 = -4.2 here"
-)
-
-
 @pytest.mark.parametrize(
     "cls",
     [
         NeuralBayesEstimator,
         NeuralQuantileEstimator,
         NeuralPosteriorEstimator,
-        pytest.param(NeuralRatioEstimator, marks=RATIO_MLE),
+        NeuralRatioEstimator,
     ],
 )
 def test_default_estimators_pass_sklearns_regression_check_on_r2(cls):

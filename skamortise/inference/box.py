@@ -155,9 +155,11 @@ def sample_log_density(
         info = run(init, 1 if thin is None else thin)
         every = 1
         while thin is None and every < _MAX_THIN:
-            worst = float(np.max(info.rhat))
-            if worst < _RHAT_TARGET:
+            # Chains too short for a split-R-hat (NaN) cannot be judged by it.
+            judged = info.rhat[np.isfinite(info.rhat)]
+            if judged.size == 0 or judged.max() < _RHAT_TARGET:
                 break
+            worst = float(judged.max())
             # R-hat - 1 shrinks about as 1 / thin; aim below the target, at least
             # doubling the thinning each time.
             wanted = math.ceil(every * (worst - 1) / (0.8 * (_RHAT_TARGET - 1)))

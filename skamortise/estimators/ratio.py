@@ -38,7 +38,7 @@ _TRAINING_PARAMETERS = (
 _LOSS_DEFAULTS = {
     "bce": {"K": 4},
     "balanced": {"K": 4, "lambda": 100.0},
-    "contrastive": {"K": 5, "gamma": 1.0},
+    "contrastive": {"K": 9, "gamma": 1.0},
 }
 _LOSS_ARGUMENTS = {"lambda": "lambda_"}
 _EVALUATION_DRAWS = 8
@@ -101,7 +101,7 @@ class NeuralRatioEstimator(
     ----------
     bounds : sequence of (float or None, float or None), default=None
         Support of each parameter (None for an open side).
-    loss : {{"bce", "balanced", "contrastive"}}, default="bce"
+    loss : {{"bce", "balanced", "contrastive"}}, default="contrastive"
         The training objective; every one has the log ratio as its optimum.
 
         - ``"bce"``: binary cross-entropy of each dependent pair against ``K``
@@ -117,7 +117,7 @@ class NeuralRatioEstimator(
           ratio.
     loss_kwargs : dict, default=None
         Options of the loss: ``"K"`` (contrasting parameters per data set;
-        defaults 4, 4 and 5), ``"lambda"`` (``"balanced"``, default 100) and
+        defaults 4, 4 and 9), ``"lambda"`` (``"balanced"``, default 100) and
         ``"gamma"`` (``"contrastive"``, default 1).
 {_TRAINING_PARAMETERS}
     Attributes
@@ -158,7 +158,7 @@ class NeuralRatioEstimator(
         self,
         *,
         bounds=None,
-        loss="bce",
+        loss="contrastive",
         loss_kwargs=None,
         summary_network="auto",
         summary_network_kwargs=None,
@@ -358,8 +358,8 @@ class NeuralRatioEstimator(
         *,
         method="mcmc",
         n_chains=None,
-        warmup=100,
-        thin=1,
+        warmup=50,
+        thin=None,
         return_info=False,
     ):
         """Draw from the posterior ``prior(theta) r(X, theta)`` of each data set.
@@ -378,18 +378,23 @@ class NeuralRatioEstimator(
         random_state : int, RandomState instance or None, default=None
             Seeds every random number (a torch generator).
         method : {"mcmc", "importance", "grid"}, default="mcmc"
-            Slice-sampling MCMC (chains started by importance resampling, so all
-            modes are found), sampling-importance-resampling from a flat proposal on
+            MCMC: a Gaussian mixture is fitted to the posterior by tempered
+            importance sampling, and chains started from its importance resample
+            make independence Metropolis-Hastings moves from the mixture (which
+            cross between modes) and local random-walk moves, all chains at once.
+            Or sampling-importance-resampling from a flat proposal on
             ``support_``, or a grid (one or two parameters).
         n_chains : int, default=None
             MCMC chains per data set; None runs one chain per 100 draws, at least
             10 and at most 100 (10,000 draws: 100 chains of 100 draws). All chains
             advance together, so more chains cost little more time.
-        warmup : int, default=100
+        warmup : int, default=50
             MCMC warm-up steps per chain (the chains start from importance
             resampling, already near the posterior).
-        thin : int, default=1
-            Keep every ``thin``-th MCMC step.
+        thin : int or None, default=None
+            Keep every ``thin``-th MCMC step. None keeps every step unless the
+            largest split-R-hat is 1.01 or more; the draws are then made again,
+            from where the chains ended, with enough thinning (at most 16).
         return_info : bool, default=False
             Also return the sampler's result (MCMC: acceptance rate, R-hat, ESS per
             data set; importance: effective sample size).
@@ -539,10 +544,10 @@ class NeuralRatioEstimator(
 
     @with_thread_limit
     def score(self, X, y, sample_weight=None):
-        """Negative binary cross-entropy on dependent and shuffled pairs.
+        """Negative training loss (``loss``) on dependent and shuffled pairs.
 
-        The mean held-out log-likelihood of the classifier (shuffles from a fixed
-        seed), higher is better.
+        The mean held-out log-likelihood of the classifier (contrasting parameters
+        from a fixed seed), higher is better.
 
         Parameters
         ----------

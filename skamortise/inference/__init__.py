@@ -7,6 +7,7 @@ arrays or torch tensors; work stays in torch on the inputs' device and results c
 back as numpy float64.
 """
 
+from ._result import MCMCResult
 from .box import sample_log_density
 from .importance import (
     GridPosterior,
@@ -22,7 +23,7 @@ from .likelihood_ratio import (
     lr_test,
     profile_interval,
 )
-from .mcmc import MCMCResult, sample_mcmc
+from .mcmc import sample_mcmc
 from .optimize import maximize
 from .priors import prior_log_density
 

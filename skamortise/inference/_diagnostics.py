@@ -82,9 +82,7 @@ def bulk_ess(chains: np.ndarray) -> np.ndarray:
     n_chains, n_draws = split.shape[1], split.shape[2]
     acov = _autocovariance(split)
     within = acov[:, :, 0].mean(axis=1) * n_draws / (n_draws - 1)
-    var_plus = within * (n_draws - 1) / n_draws + split.mean(axis=2).var(
-        axis=1, ddof=1
-    )
+    var_plus = within * (n_draws - 1) / n_draws + split.mean(axis=2).var(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = 1.0 - (within[:, None] - acov.mean(axis=1)) / var_plus[:, None]
     rho[:, 0] = 1.0

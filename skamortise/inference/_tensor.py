@@ -122,3 +122,35 @@ def safe_log_fn(
     value = torch.as_tensor(value).to(theta)
     value = nan_to_neginf(value)
     return torch.where(inside, value, torch.full_like(value, -torch.inf))
+
+
+# Largest number of (data set, point) pairs scored in one call of log_fn by the
+# samplers that score many points at once: bounds the network's activations.
+POINTS_PER_CALL = 2**18
+
+
+def chunked_log_fn(
+    log_fn: LogFn,
+    theta: torch.Tensor,
+    lower: torch.Tensor,
+    upper: torch.Tensor,
+    fallback: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """:func:`safe_log_fn` over ``theta`` ``(n, k, p)`` in slices of ``k``."""
+    n, k = theta.shape[:2]
+    step = max(1, POINTS_PER_CALL // n)
+    if k <= step:
+        return safe_log_fn(log_fn, theta, lower, upper, fallback)
+    return torch.cat(
+        [
+            safe_log_fn(
+                log_fn,
+                theta[:, i : i + step],
+                lower,
+                upper,
+                None if fallback is None else fallback[:, i : i + step],
+            )
+            for i in range(0, k, step)
+        ],
+        dim=1,
+    )

@@ -150,9 +150,7 @@ def lr_test(
         loglik_null = _evaluate(loglik_fn, null[:, None, :])[:, 0]
     else:
         free = [j for j in range(n_params) if j not in tested]
-        restricted = _fix_components(
-            loglik_fn, n_params, tested, null[:, None, tested]
-        )
+        restricted = _fix_components(loglik_fn, n_params, tested, null[:, None, tested])
         nuisance, loglik_null = ascend(
             restricted, hat[:, None, free], lower[free], upper[free], **options
         )

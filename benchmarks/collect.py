@@ -22,6 +22,7 @@ ORDER = [
     "mcmc",
     "memmap",
     "inference_cost",
+    "inference_cost_ratio",
     "misspecification",
 ]
 

@@ -378,7 +378,8 @@ class NeuralEnsemble(MetaEstimatorMixin, OutputMixin, BaseEstimator):
             :meth:`NeuralRatioEstimator.sample` (None: the training proposal when
             it has a density, else flat on the members' common support).
         method : {"mcmc", "importance"}, default="mcmc"
-            Ratio estimators only: slice-sampling MCMC or importance resampling.
+            Ratio estimators only: MCMC (as :meth:`NeuralRatioEstimator.sample`) or
+            importance resampling.
         n_chains, warmup, thin : int, default=10, 200, 1
             Ratio estimators only: MCMC chains per data set, warm-up steps, thinning.
 

@@ -61,8 +61,12 @@ def train(n_simulations: int, max_epochs: int, seed: int) -> NeuralBayesEstimato
     )
     # Fresh simulations every epoch; a fixed validation set for early stopping.
     return estimator.fit_simulator(
-        MODEL.prior, MODEL.simulator, n_simulations, n_replicates=range(1, 101),
-        refresh="parameters", n_validation=max(1000, n_simulations // 4),
+        MODEL.prior,
+        MODEL.simulator,
+        n_simulations,
+        n_replicates=range(1, 101),
+        refresh="parameters",
+        n_validation=max(1000, n_simulations // 4),
     )
 
 
@@ -75,15 +79,25 @@ def coverage_rows(result, theta, m, method, name):
         covered = (bounds[..., 0] <= theta) & (theta <= bounds[..., 1])
         width = bounds[..., 1] - bounds[..., 0]
         for j, parameter in enumerate(MODEL.parameter_names):
-            rows.append(dict(m=m, method=method, kind=kind, estimator=name,
-                             parameter=parameter, coverage=covered[:, j].mean(),
-                             width=width[:, j].mean()))
+            rows.append(
+                dict(
+                    m=m,
+                    method=method,
+                    kind=kind,
+                    estimator=name,
+                    parameter=parameter,
+                    coverage=covered[:, j].mean(),
+                    width=width[:, j].mean(),
+                )
+            )
     return rows
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
-             "|" + "---|" * len(table.columns)]
+    lines = [
+        "| " + " | ".join(map(str, table.columns)) + " |",
+        "|" + "---|" * len(table.columns),
+    ]
     for row in table.itertuples(index=False):
         cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
@@ -104,12 +118,16 @@ def main(argv=None) -> None:
     n_simulations = args.n_simulations or (5000 if args.quick else 20000)
     max_epochs = args.max_epochs or (10 if args.quick else 150)
 
-    print(f"{os.cpu_count()} CPUs; {n_datasets} data sets per m, n_boot={n_boot}, "
-          f"{int(100 * (1 - ALPHA))}% intervals")
+    print(
+        f"{os.cpu_count()} CPUs; {n_datasets} data sets per m, n_boot={n_boot}, "
+        f"{int(100 * (1 - ALPHA))}% intervals"
+    )
     start = time.perf_counter()
     neural = train(n_simulations, max_epochs, args.seed)
-    print(f"trained in {time.perf_counter() - start:.0f} s: {neural.n_epochs_} epochs "
-          f"of {n_simulations} fresh simulations (best epoch {neural.best_epoch_})")
+    print(
+        f"trained in {time.perf_counter() - start:.0f} s: {neural.n_epochs_} epochs "
+        f"of {n_simulations} fresh simulations (best epoch {neural.best_epoch_})"
+    )
     estimators = {"neural": neural, "exact": ExactPosteriorMean()}
 
     rng = np.random.default_rng(args.seed + 1)
@@ -125,31 +143,53 @@ def main(argv=None) -> None:
         exact, approx = MODEL.posterior_mean(X), neural.predict(X)
         posterior_sd = MODEL.posterior_sample(X, 200, rng).std(axis=1)
         ratio = np.sqrt(((approx - exact) ** 2).mean(0) / (posterior_sd**2).mean(0))
-        entry = {f"{p}: RMSE(neural - exact) / posterior sd": r
-                 for p, r in zip(MODEL.parameter_names, ratio, strict=True)}
+        entry = {
+            f"{p}: RMSE(neural - exact) / posterior sd": r
+            for p, r in zip(MODEL.parameter_names, ratio, strict=True)
+        }
         entry["mu: exact t interval coverage (%)"] = f"{100 * t_cover:.1f}"
         accuracy.append(dict(m=m, **entry))
         for method in METHODS:
             for name, estimator in estimators.items():
                 tic = time.perf_counter()
-                result = bootstrap(estimator, X, method, n_boot,
-                                   simulator=MODEL.simulator, batch_size=4000,
-                                   jacobian=method == "parametric",
-                                   random_state=1000 * m + len(method))
-                timing.append(dict(m=m, method=method, estimator=name,
-                                   seconds=time.perf_counter() - tic))
+                result = bootstrap(
+                    estimator,
+                    X,
+                    method,
+                    n_boot,
+                    simulator=MODEL.simulator,
+                    batch_size=4000,
+                    jacobian=method == "parametric",
+                    random_state=1000 * m + len(method),
+                )
+                timing.append(
+                    dict(
+                        m=m,
+                        method=method,
+                        estimator=name,
+                        seconds=time.perf_counter() - tic,
+                    )
+                )
                 rows.extend(coverage_rows(result, theta, m, method, name))
         print(f"m={m} done at {time.perf_counter() - start:.0f} s")
 
     frame = pd.DataFrame(rows)
-    wide = frame.pivot_table(index=["method", "m", "kind"],
-                             columns=["parameter", "estimator"], values="coverage")
-    widths = frame.pivot_table(index=["method", "m", "kind"],
-                               columns=["parameter", "estimator"], values="width")
+    wide = frame.pivot_table(
+        index=["method", "m", "kind"],
+        columns=["parameter", "estimator"],
+        values="coverage",
+    )
+    widths = frame.pivot_table(
+        index=["method", "m", "kind"],
+        columns=["parameter", "estimator"],
+        values="width",
+    )
     print()
-    print(f"Coverage (%) of {int(100 * (1 - ALPHA))}% intervals, {n_datasets} data "
-          f"sets per m, n_boot={n_boot} (Monte Carlo s.e. of one coverage ~"
-          f"{100 * np.sqrt(ALPHA * (1 - ALPHA) / n_datasets):.1f} points)")
+    print(
+        f"Coverage (%) of {int(100 * (1 - ALPHA))}% intervals, {n_datasets} data "
+        f"sets per m, n_boot={n_boot} (Monte Carlo s.e. of one coverage ~"
+        f"{100 * np.sqrt(ALPHA * (1 - ALPHA) / n_datasets):.1f} points)"
+    )
     for method in METHODS:
         table = []
         for (_, m, kind), row in wide.loc[[method]].iterrows():
@@ -171,13 +211,22 @@ def main(argv=None) -> None:
         print(f"\n{method} bootstrap\n")
         print(markdown(table))
     print("\nNeural estimator accuracy, and a reference coverage for mu\n")
-    print(markdown(pd.DataFrame(accuracy).map(
-        lambda v: f"{v:.3f}" if isinstance(v, float) else v)))
+    print(
+        markdown(
+            pd.DataFrame(accuracy).map(
+                lambda v: f"{v:.3f}" if isinstance(v, float) else v
+            )
+        )
+    )
     print("\nBootstrap wall time (s), single process\n")
-    times = pd.DataFrame(timing).pivot_table(index=["method", "m"],
-                                             columns="estimator", values="seconds")
-    print(markdown(times.reset_index().map(
-        lambda v: f"{v:.1f}" if isinstance(v, float) else v)))
+    times = pd.DataFrame(timing).pivot_table(
+        index=["method", "m"], columns="estimator", values="seconds"
+    )
+    print(
+        markdown(
+            times.reset_index().map(lambda v: f"{v:.1f}" if isinstance(v, float) else v)
+        )
+    )
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 

@@ -33,9 +33,9 @@ N_STEPS = 200
 
 def ricker_prior(n, rng):
     """``(log r, sigma, phi)``: growth rate, process noise, observation scale."""
-    return np.column_stack([
-        rng.uniform(3.0, 4.5, n), rng.uniform(0.1, 0.6, n), rng.uniform(5.0, 15.0, n)
-    ])
+    return np.column_stack(
+        [rng.uniform(3.0, 4.5, n), rng.uniform(0.1, 0.6, n), rng.uniform(5.0, 15.0, n)]
+    )
 
 
 def ricker_simulator(theta, rng, n_steps=N_STEPS):
@@ -70,8 +70,14 @@ def machine() -> str:
 def run(n: int, n_jobs: int) -> tuple[float, float, tuple]:
     """Wall time, this process's CPU time, and the output."""
     start, cpu = time.perf_counter(), time.process_time()
-    out = simulate(ricker_prior, ricker_simulator, n, n_jobs=n_jobs, batch_size=1000,
-                   random_state=0)
+    out = simulate(
+        ricker_prior,
+        ricker_simulator,
+        n,
+        n_jobs=n_jobs,
+        batch_size=1000,
+        random_state=0,
+    )
     return time.perf_counter() - start, time.process_time() - cpu, out
 
 
@@ -84,8 +90,10 @@ def main(argv=None) -> None:
     n = args.n or (10_000 if args.quick else 100_000)
 
     print(f"machine: {machine()}")
-    print(f"simulate {n:,} Ricker data sets ({N_STEPS} Python-loop steps each), "
-          f"batch_size=1000, loky backend")
+    print(
+        f"simulate {n:,} Ricker data sets ({N_STEPS} Python-loop steps each), "
+        f"batch_size=1000, loky backend"
+    )
     times, cpu_share = {1: [], 2: []}, []
     reference = None
     for repeat in range(args.repeats):
@@ -97,19 +105,24 @@ def main(argv=None) -> None:
                 cpu_share.append(cpu / seconds)
             if reference is None:
                 reference = (X, y)
-            elif not (np.array_equal(X, reference[0])
-                      and np.array_equal(y, reference[1])):
+            elif not (
+                np.array_equal(X, reference[0]) and np.array_equal(y, reference[1])
+            ):
                 raise AssertionError("n_jobs changed the simulated data")
             print(f"  repeat {repeat}: n_jobs={n_jobs}: {seconds:7.2f} s")
     serial, parallel = statistics.median(times[1]), statistics.median(times[2])
     cold = times[1][0] / times[2][0]
     print(f"machine after: {machine()}")
     print()
-    print("| n | n_jobs=1 (s) | n_jobs=2 (s) | speed-up (median) | speed-up (cold) | "
-          "CPU share of n_jobs=1 |")
+    print(
+        "| n | n_jobs=1 (s) | n_jobs=2 (s) | speed-up (median) | speed-up (cold) | "
+        "CPU share of n_jobs=1 |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| {n:,} | {serial:.2f} | {parallel:.2f} | {serial / parallel:.2f}x | "
-          f"{cold:.2f}x | {statistics.median(cpu_share):.2f} |")
+    print(
+        f"| {n:,} | {serial:.2f} | {parallel:.2f} | {serial / parallel:.2f}x | "
+        f"{cold:.2f}x | {statistics.median(cpu_share):.2f} |"
+    )
     print("identical output for n_jobs=1 and 2: yes")
 
 

@@ -190,8 +190,9 @@ class BootstrapResult:
             raise ValueError(
                 f"kind must be one of {sorted(INTERVAL_KINDS)}; got {kind!r}."
             )
-        return INTERVAL_KINDS[kind](self.samples, self.estimate, float(alpha),
-                                    self.jacobian)
+        return INTERVAL_KINDS[kind](
+            self.samples, self.estimate, float(alpha), self.jacobian
+        )
 
     def to_frame(self, alpha: float = 0.05, kind: str = "percentile") -> pd.DataFrame:
         """A tidy summary: one row per data set and parameter.

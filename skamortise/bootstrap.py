@@ -132,8 +132,9 @@ def _parametric_task(simulator, kwargs, jobs):
     blocks = []
     for theta, m, size, seed in jobs:
         rng = np.random.default_rng(seed)
-        rows = simulate_data(simulator, np.repeat(theta[None], size, axis=0), rng, m,
-                             kwargs)
+        rows = simulate_data(
+            simulator, np.repeat(theta[None], size, axis=0), rng, m, kwargs
+        )
         block = stack_rows(rows)
         bad = sum(not np.isfinite(x).all() for x in rows)
         if bad:
@@ -165,8 +166,9 @@ def _resample_task(jobs):
     return blocks
 
 
-def _predict_blocks(estimator, blocks: list, n_parameters: int,
-                    columns=None) -> list[np.ndarray]:
+def _predict_blocks(
+    estimator, blocks: list, n_parameters: int, columns=None
+) -> list[np.ndarray]:
     """Re-estimate every block, batching blocks of one shape into one call.
 
     ``columns`` relabels 2-D data like the observed DataFrame, so that an estimator
@@ -385,9 +387,15 @@ def bootstrap(
 
     entropy = draw_seed(random_state)
     tasks = _tasks(list(_units(n, n_boot, entropy)), batch_size)
-    run = dict(tasks=tasks, shape=(n, n_boot, n_parameters), n_jobs=n_jobs,
-               verbose=verbose, columns=getattr(X, "columns", None))
+    run = dict(
+        tasks=tasks,
+        shape=(n, n_boot, n_parameters),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        columns=getattr(X, "columns", None),
+    )
     if not parametric:
+
         def resample(task):
             return delayed(_resample_task)(
                 [(datasets[i], size, seed, block_length) for i, _, size, seed in task]
@@ -402,13 +410,14 @@ def bootstrap(
     def simulate_at(theta):
         def job(task):
             return delayed(_parametric_task)(
-                simulator, kwargs,
+                simulator,
+                kwargs,
                 [(theta[i], m[i], size, seed) for i, _, size, seed in task],
             )
+
         return job
 
-    samples = _run(estimator, simulate_at(estimate), desc="parametric bootstrap",
-                   **run)
+    samples = _run(estimator, simulate_at(estimate), desc="parametric bootstrap", **run)
     result = BootstrapResult(samples, estimate, names, method)
     if jacobian:
         # Forward differences with common random numbers: the same streams at a
@@ -420,14 +429,19 @@ def bootstrap(
         for j in range(n_parameters):
             shifted = estimate.copy()
             shifted[:, j] += step[:, j]
-            moved = _run(estimator, simulate_at(shifted),
-                         desc=f"sensitivity to {names[j]}", **run)
+            moved = _run(
+                estimator,
+                simulate_at(shifted),
+                desc=f"sensitivity to {names[j]}",
+                **run,
+            )
             result.jacobian[:, :, j] = (moved.mean(axis=1) - centre) / step[:, j, None]
     return result
 
 
-def _run(estimator, make_job, *, tasks, shape, n_jobs, verbose, desc,
-         columns) -> np.ndarray:
+def _run(
+    estimator, make_job, *, tasks, shape, n_jobs, verbose, desc, columns
+) -> np.ndarray:
     """Make the bootstrap data sets task by task and re-estimate them."""
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         make_job(task) for task in tasks

@@ -19,9 +19,18 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     pytest.importorskip("numpydoc")
     result = subprocess.run(
         [
-            sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q",
-            "-b", "html", "-d", str(tmp_path / "doctrees"),
-            str(DOCS), str(tmp_path / "html"),
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(tmp_path / "html"),
         ],
         capture_output=True,
         text=True,

@@ -268,4 +268,3 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         # score is a negative pinball risk, not R^2 (see NeuralBayesEstimator).
         tags.regressor_tags.poor_score = True
         return tags
-

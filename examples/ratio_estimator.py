@@ -57,7 +57,7 @@ model = GaussianReplicates()
 X, y = simulate(model.prior, model.simulator, n_train, n_replicates=m, random_state=0)
 # The full run uses the estimator's defaults (early stopping); the fast run a
 # smaller network for fewer epochs.
-small = dict(hidden_layer_sizes=(32, 32), max_epochs=20)
+small = dict(hidden_layer_sizes=(32, 32), max_epochs=60)
 nre = NeuralRatioEstimator(
     bounds=model.bounds, random_state=0, **(small if args.fast else {})
 ).fit(X, y)

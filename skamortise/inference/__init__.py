@@ -1,7 +1,7 @@
 """Sampling, optimisation and likelihood-based inference on batched log densities.
 
 Every routine takes a callable ``log_fn(theta)`` mapping parameters of shape
-``(n_datasets, k, n_params)`` to log densities ``(n_datasets, k)``: ``k`` chains,
+``(n_datasets, k, n_parameters)`` to log densities ``(n_datasets, k)``: ``k`` chains,
 candidates or starts per data set, all evaluated in one call. Inputs may be numpy
 arrays or torch tensors; work stays in torch on the inputs' device and results come
 back as numpy float64.

@@ -1,6 +1,6 @@
 """Convergence diagnostics for batches of Markov chains.
 
-Both functions take chains shaped ``(n_datasets, n_chains, n_draws, n_params)`` and
+Both functions take chains shaped ``(n_datasets, n_chains, n_draws, n_parameters)`` and
 return one number per data set and parameter, computed for all of them at once.
 They follow the rank-normalised split-R-hat and bulk effective sample size of
 Vehtari et al. (2021).
@@ -22,8 +22,8 @@ def _split_chains(chains: np.ndarray) -> np.ndarray:
 
 def _rank_normalise(chains: np.ndarray) -> np.ndarray:
     """Map the pooled draws of each data set and parameter to normal scores."""
-    n_datasets, n_chains, n_draws, n_params = chains.shape
-    pooled = chains.reshape(n_datasets, n_chains * n_draws, n_params)
+    n_datasets, n_chains, n_draws, n_parameters = chains.shape
+    pooled = chains.reshape(n_datasets, n_chains * n_draws, n_parameters)
     ranks = rankdata(pooled, method="average", axis=1)
     size = n_chains * n_draws
     scores = ndtri((ranks - 0.375) / (size + 0.25))
@@ -41,7 +41,7 @@ def _classic_rhat(chains: np.ndarray) -> np.ndarray:
 
 
 def split_rhat(chains: np.ndarray) -> np.ndarray:
-    """Rank-normalised split-R-hat, shape ``(n_datasets, n_params)``.
+    """Rank-normalised split-R-hat, shape ``(n_datasets, n_parameters)``.
 
     The maximum of the bulk value (on rank-normalised draws) and the tail value (on
     rank-normalised distances from the median), so that chains which agree in
@@ -70,7 +70,7 @@ def _autocovariance(chains: np.ndarray) -> np.ndarray:
 
 
 def bulk_ess(chains: np.ndarray) -> np.ndarray:
-    """Bulk effective sample size, shape ``(n_datasets, n_params)``.
+    """Bulk effective sample size, shape ``(n_datasets, n_parameters)``.
 
     Autocorrelations are combined across chains and truncated with Geyer's initial
     monotone positive sequence, on rank-normalised split chains.

@@ -8,7 +8,7 @@ every chain, each costing one batched call of the log density:
    mixture fitted to the target crosses between modes in one move, which no local
    kernel does;
 2. a random-walk move whose covariance is that of the mixture component most
-   responsible for the current point, scaled by ``2.38 / sqrt(n_params)`` and by a
+   responsible for the current point, scaled by ``2.38 / sqrt(n_parameters)`` and by a
    factor tuned during warm-up towards 30 % acceptance. The covariance depends on
    the point, so the acceptance ratio carries the reverse proposal density. These
    moves refine the chains where the mixture fits the target loosely.
@@ -88,18 +88,18 @@ class IndependenceKernel(Kernel):
 
     def _local_log_density(self, to, start, component, log_scale):
         """``log N(to; start, scale^2 cov_c)`` up to a constant, for components c."""
-        n_params = to.shape[-1]
-        index = component[..., None, None].expand(-1, -1, n_params, n_params)
+        n_parameters = to.shape[-1]
+        index = component[..., None, None].expand(-1, -1, n_parameters, n_parameters)
         inverse = self.inverse.gather(1, index)
         z = torch.einsum("nkab,nkb->nka", inverse, to - start)
-        log_det = self.log_det.gather(1, component) + n_params * log_scale[:, None]
+        log_det = self.log_det.gather(1, component) + n_parameters * log_scale[:, None]
         return -0.5 * z.square().sum(-1) * torch.exp(-2 * log_scale)[:, None] - log_det
 
     def _local_move(self, log_fn, theta, logp, generator):
-        n_datasets, n_chains, n_params = theta.shape
-        log_scale = self.log_scale + math.log(2.38 / math.sqrt(n_params))
+        n_datasets, n_chains, n_parameters = theta.shape
+        log_scale = self.log_scale + math.log(2.38 / math.sqrt(n_parameters))
         here = self._here
-        index = here[..., None, None].expand(-1, -1, n_params, n_params)
+        index = here[..., None, None].expand(-1, -1, n_parameters, n_parameters)
         factors = self.proposal.cholesky.gather(1, index)
         noise = randn(theta.shape, generator, theta)
         step = torch.einsum("nkab,nkb->nka", factors, noise)
@@ -168,14 +168,14 @@ def independence_metropolis(
         ``evaluations_per_step`` is 1.
     """
     lower, upper = bounds
-    n_datasets, n_chains, n_params = init.shape
+    n_datasets, n_chains, n_parameters = init.shape
     n_per_chain = math.ceil(n_samples / n_chains)
     n_steps = warmup + n_per_chain * thin
     log_p = safe_log_fn(log_fn, init, lower, upper)
     if not bool(torch.isfinite(log_p).all()):
         raise ValueError("some starting points have a non-finite log density.")
     theta, log_w = init, log_p - proposal.log_prob(init)
-    kept = init.new_empty((n_per_chain, n_datasets, n_chains, n_params))
+    kept = init.new_empty((n_per_chain, n_datasets, n_chains, n_parameters))
     accepted = init.new_zeros(n_datasets)
     block = max(1, POINTS_PER_CALL // (n_datasets * n_chains))
     for start in range(0, n_steps, block):
@@ -184,7 +184,7 @@ def independence_metropolis(
         fallback = init.repeat(1, steps, 1)
         value = chunked_log_fn(log_fn, draws, lower, upper, fallback)
         weights = (value - proposal.log_prob(draws)).reshape(n_datasets, steps, -1)
-        draws = draws.reshape(n_datasets, steps, n_chains, n_params)
+        draws = draws.reshape(n_datasets, steps, n_chains, n_parameters)
         log_u = torch.log(rand((n_datasets, steps, n_chains), generator, init))
         for i in range(steps):
             accept = log_u[:, i] < weights[:, i] - log_w

@@ -1,7 +1,8 @@
 """The transition kernels of :func:`~skamortise.inference.sample_mcmc`.
 
-Every kernel moves all chains of all data sets, ``(n_datasets, n_chains, n_params)``,
-in one step, and keeps counters of moves, updates and log-density evaluations.
+Every kernel moves all chains of all data sets,
+``(n_datasets, n_chains, n_parameters)``, in one step, and keeps counters of moves,
+updates and log-density evaluations.
 
 * ``"slice"``: slice sampling (Neal, 2003) along a set of directions, one after the
   other. The directions start as the coordinate axes and, during warm-up, become the
@@ -10,7 +11,7 @@ in one step, and keeps counters of moves, updates and log-density evaluations.
   Stepping-out and shrinkage run in lockstep with boolean masks.
 * ``"rwm"``: random-walk Metropolis with a Gaussian proposal whose covariance is
   re-estimated during warm-up from each data set's pooled chains, scaled by
-  ``2.38**2 / n_params`` and by a factor tuned towards 30 % acceptance.
+  ``2.38**2 / n_parameters`` and by a factor tuned towards 30 % acceptance.
 * ``"independence"``: see :mod:`._independence`.
 """
 
@@ -40,16 +41,16 @@ def pooled_covariance(window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     Returns the covariance ``(n_datasets, p, p)`` and a mask of data sets whose
     chains actually spread out; the others keep their previous kernel.
     """
-    n_datasets, n_params = window.shape[1], window.shape[3]
-    draws = window.permute(1, 0, 2, 3).reshape(n_datasets, -1, n_params)
+    n_datasets, n_parameters = window.shape[1], window.shape[3]
+    draws = window.permute(1, 0, 2, 3).reshape(n_datasets, -1, n_parameters)
     centred = draws - draws.mean(dim=1, keepdim=True)
     cov = centred.transpose(1, 2) @ centred / max(draws.shape[1] - 1, 1)
     trace = torch.diagonal(cov, dim1=1, dim2=2).sum(dim=1)
     usable = torch.isfinite(trace) & (trace > 0)
     # A small ridge keeps the Cholesky and the eigenvalues positive when a
     # parameter is (nearly) determined by the others.
-    ridge = 1e-10 * trace / n_params
-    eye = torch.eye(n_params, dtype=cov.dtype, device=cov.device)
+    ridge = 1e-10 * trace / n_parameters
+    eye = torch.eye(n_parameters, dtype=cov.dtype, device=cov.device)
     return cov + ridge[:, None, None] * eye, usable
 
 
@@ -93,9 +94,9 @@ class Kernel:
 class SliceKernel(Kernel):
     def __init__(self, theta: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor):
         super().__init__(theta, lower, upper)
-        n_datasets, _, n_params = theta.shape
-        eye = torch.eye(n_params, dtype=theta.dtype, device=theta.device)
-        self.directions = eye.expand(n_datasets, n_params, n_params).clone()
+        n_datasets, _, n_parameters = theta.shape
+        eye = torch.eye(n_parameters, dtype=theta.dtype, device=theta.device)
+        self.directions = eye.expand(n_datasets, n_parameters, n_parameters).clone()
         self.widths = _SLICE_WIDTH_IN_SD * initial_sd(theta, lower, upper)
 
     def adapt(self, window: torch.Tensor) -> None:
@@ -233,8 +234,8 @@ class SliceKernel(Kernel):
 class RandomWalkKernel(Kernel):
     def __init__(self, theta: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor):
         super().__init__(theta, lower, upper)
-        n_params = theta.shape[-1]
-        sd = initial_sd(theta, lower, upper) * (2.38 / math.sqrt(n_params))
+        n_parameters = theta.shape[-1]
+        sd = initial_sd(theta, lower, upper) * (2.38 / math.sqrt(n_parameters))
         self.cholesky = torch.diag_embed(sd)
         self.log_scale = theta.new_zeros(theta.shape[0])
         self.n_tuned = 0

@@ -17,10 +17,10 @@ class MCMCResult:
 
     Attributes
     ----------
-    samples : ndarray of shape (n_datasets, n_samples, n_params)
+    samples : ndarray of shape (n_datasets, n_samples, n_parameters)
         Post-warm-up, thinned draws of all chains, interleaved step by step (draw
         ``i`` of every chain precedes draw ``i + 1`` of any chain).
-    chains : ndarray of shape (n_datasets, n_chains, n_per_chain, n_params)
+    chains : ndarray of shape (n_datasets, n_chains, n_per_chain, n_parameters)
         The same draws kept per chain; ``n_per_chain = ceil(n_samples / n_chains)``.
     acceptance_rate : ndarray of shape (n_datasets,)
         ``"rwm"``, ``"independence"``: fraction of accepted proposals after
@@ -33,9 +33,9 @@ class MCMCResult:
         after warm-up (1 for ``"rwm"`` and for independence Metropolis alone). Lockstep
         execution evaluates all chains until the slowest is done, so the batched
         calls are somewhat more.
-    rhat : ndarray of shape (n_datasets, n_params)
+    rhat : ndarray of shape (n_datasets, n_parameters)
         Rank-normalised split-R-hat per data set and parameter.
-    ess : ndarray of shape (n_datasets, n_params)
+    ess : ndarray of shape (n_datasets, n_parameters)
         Bulk effective sample size per data set and parameter.
     method : str
         The kernel used.
@@ -58,9 +58,9 @@ def chain_result(
     method: str,
 ) -> MCMCResult:
     """Collect draws ``kept`` of shape ``(n_per_chain, n_datasets, n_chains, p)``."""
-    n_datasets, n_params = kept.shape[1], kept.shape[3]
+    n_datasets, n_parameters = kept.shape[1], kept.shape[3]
     chains = to_numpy(kept.permute(1, 2, 0, 3))
-    samples = to_numpy(kept.permute(1, 0, 2, 3).reshape(n_datasets, -1, n_params))
+    samples = to_numpy(kept.permute(1, 0, 2, 3).reshape(n_datasets, -1, n_parameters))
     return MCMCResult(
         samples=samples[:, :n_samples],
         chains=chains,

@@ -38,7 +38,7 @@ class TemperedFit:
     ----------
     proposal : GaussianMixture
         The last fitted mixture with ``box_weight`` uniform mass on the box.
-    points : torch.Tensor of shape (n_datasets, n_points, n_params)
+    points : torch.Tensor of shape (n_datasets, n_points, n_parameters)
         The last round's candidates, drawn from the previous proposal.
     log_weights : torch.Tensor of shape (n_datasets, n_points)
         Their unnormalised importance log weights for the target (``beta = 1``).
@@ -116,9 +116,9 @@ def tempered_mixture(
     -------
     TemperedFit
     """
-    n_params = len(lower)
+    n_parameters = len(lower)
     log_uniform = -torch.log(upper - lower).sum()
-    u = torch.rand(n_datasets, n_points, n_params, generator=generator)
+    u = torch.rand(n_datasets, n_points, n_parameters, generator=generator)
     points = lower + (upper - lower) * u.to(lower)
     log_q = torch.full((n_datasets, n_points), float(log_uniform)).to(lower)
     beta = torch.zeros(n_datasets).to(lower)

@@ -42,17 +42,17 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def bounds_tensors(
-    bounds: Bounds, n_params: int, like: torch.Tensor
+    bounds: Bounds, n_parameters: int, like: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(lower, upper)`` of shape ``(n_params,)``; ``None`` means unbounded."""
+    """``(lower, upper)`` of shape ``(n_parameters,)``; ``None`` means unbounded."""
     if bounds is None:
-        lower = torch.full((n_params,), -torch.inf)
-        upper = torch.full((n_params,), torch.inf)
+        lower = torch.full((n_parameters,), -torch.inf)
+        upper = torch.full((n_parameters,), torch.inf)
         return lower.to(like), upper.to(like)
     if len(bounds) != 2:
         raise ValueError("bounds must be a pair (lower, upper).")
-    lower = as_tensor(bounds[0], like).reshape(-1).expand(n_params).clone()
-    upper = as_tensor(bounds[1], like).reshape(-1).expand(n_params).clone()
+    lower = as_tensor(bounds[0], like).reshape(-1).expand(n_parameters).clone()
+    upper = as_tensor(bounds[1], like).reshape(-1).expand(n_parameters).clone()
     if torch.any(lower >= upper):
         raise ValueError("every lower bound must be smaller than its upper bound.")
     return lower, upper

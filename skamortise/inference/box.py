@@ -52,9 +52,9 @@ def _uniform_sampler(lower, upper, n):
     return draw
 
 
-def n_components_for(n_params: int) -> int:
+def n_components_for(n_parameters: int) -> int:
     """Mixture components that the tempering rounds' effective sample size supports."""
-    per_component = 1 + n_params + n_params * (n_params + 1) // 2
+    per_component = 1 + n_parameters + n_parameters * (n_parameters + 1) // 2
     ess = _TEMPERING_ESS_FRACTION * _TEMPERING_POINTS
     supported = int(ess // (_POINTS_PER_MIXTURE_PARAMETER * per_component))
     return min(_MAX_COMPONENTS, max(1, supported))

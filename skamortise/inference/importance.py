@@ -30,7 +30,7 @@ class ImportanceResult:
 
     Attributes
     ----------
-    samples : ndarray of shape (n_datasets, n_samples, n_params)
+    samples : ndarray of shape (n_datasets, n_samples, n_parameters)
         Draws resampled with replacement from the weighted candidates.
     ess : ndarray of shape (n_datasets,)
         Kish effective sample size ``1 / sum(w**2)`` of the normalised weights;
@@ -61,11 +61,11 @@ def sample_importance(
     Parameters
     ----------
     log_fn : callable
-        Target log density, ``(n_datasets, k, n_params) -> (n_datasets, k)``.
+        Target log density, ``(n_datasets, k, n_parameters) -> (n_datasets, k)``.
     proposal_sample : callable
         ``proposal_sample(n, generator)`` returns ``n`` candidates per data set,
-        shape ``(n_datasets, n, n_params)``, or ``(n, n_params)`` shared by all data
-        sets (then ``n_datasets`` is required).
+        shape ``(n_datasets, n, n_parameters)``, or ``(n, n_parameters)`` shared by
+        all data sets (then ``n_datasets`` is required).
     proposal_log_prob : callable
         Normalised log density of the proposal, same signature as ``log_fn``.
     n_samples : int
@@ -95,7 +95,7 @@ def sample_importance(
         if n_datasets is None:
             raise ValueError("a shared (2-D) proposal needs n_datasets.")
         candidates = candidates.expand(n_datasets, -1, -1)
-    n_datasets, _, n_params = candidates.shape
+    n_datasets, _, n_parameters = candidates.shape
 
     with torch.no_grad():
         log_target = torch.as_tensor(log_fn(candidates)).to(candidates)
@@ -118,7 +118,7 @@ def sample_importance(
         safe.to(generator.device), n_samples, replacement=True, generator=generator
     ).to(candidates.device)
     samples = torch.gather(
-        candidates, 1, index[..., None].expand(-1, -1, n_params)
+        candidates, 1, index[..., None].expand(-1, -1, n_parameters)
     ).clone()
     samples[empty] = torch.nan
     ess = torch.where(empty, torch.zeros_like(ess), ess)
@@ -138,14 +138,14 @@ class GridPosterior:
     ----------
     axes : list of ndarray
         Cell centres along each parameter (length ``n_grid`` each).
-    points : ndarray of shape (n_cells, n_params)
+    points : ndarray of shape (n_cells, n_parameters)
         All cell centres; for two parameters the first varies slowest.
     density : ndarray of shape (n_datasets, n_cells)
         Normalised density at the cell centres; ``(density * cell_volume).sum(1)``
         is 1 for every data set.
     log_density : ndarray of shape (n_datasets, n_cells)
         Unnormalised log density as returned by ``log_fn``.
-    cell_widths : ndarray of shape (n_params,)
+    cell_widths : ndarray of shape (n_parameters,)
         Side lengths of a cell.
     """
 
@@ -168,7 +168,7 @@ class GridPosterior:
     def sample(
         self, n_samples: int, generator: torch.Generator | int | None = None
     ) -> np.ndarray:
-        """Draw ``(n_datasets, n_samples, n_params)`` from the tabulated density.
+        """Draw ``(n_datasets, n_samples, n_parameters)`` from the tabulated density.
 
         A cell is chosen with probability proportional to its mass, then the draw
         is placed uniformly inside it.
@@ -227,12 +227,12 @@ def grid_posterior(
     Parameters
     ----------
     log_fn : callable
-        Log density, ``(n_datasets, k, n_params) -> (n_datasets, k)``.
+        Log density, ``(n_datasets, k, n_parameters) -> (n_datasets, k)``.
     bounds : tuple of (array-like, array-like)
-        Finite lower and upper ends of the box, length ``n_params`` <= 2. Tensor
+        Finite lower and upper ends of the box, length ``n_parameters`` <= 2. Tensor
         bounds set the dtype and device ``log_fn`` sees; otherwise float64 CPU.
     n_grid : int
-        Cells per parameter (``n_grid ** n_params`` evaluations per data set).
+        Cells per parameter (``n_grid ** n_parameters`` evaluations per data set).
     n_datasets : int
         Number of data sets ``log_fn`` expects.
 

@@ -1,7 +1,7 @@
 """Likelihood-ratio tests and Wilks confidence intervals and sets.
 
 All routines take a batched log likelihood ``loglik_fn(theta)`` mapping
-``(n_datasets, k, n_params)`` to ``(n_datasets, k)`` and treat
+``(n_datasets, k, n_parameters)`` to ``(n_datasets, k)`` and treat
 ``2 * (max l - l)`` as chi-square distributed (Wilks' theorem). Nuisance
 parameters are maximised out with :func:`skamortise.inference.optimize.ascend`,
 for all data sets and all candidate values at once.
@@ -33,17 +33,17 @@ _MAX_EXPANSIONS = 8
 
 
 def _fix_components(
-    log_fn: LogFn, n_params: int, fixed: Sequence[int], values: torch.Tensor
+    log_fn: LogFn, n_parameters: int, fixed: Sequence[int], values: torch.Tensor
 ) -> LogFn:
     """Log function of the free components with ``fixed`` held at ``values``.
 
     ``values`` broadcasts to ``(n_datasets, k, len(fixed))``.
     """
-    free = [j for j in range(n_params) if j not in fixed]
+    free = [j for j in range(n_parameters) if j not in fixed]
 
     def restricted(z: torch.Tensor) -> torch.Tensor:
         n_datasets, k, _ = z.shape
-        full = z.new_empty(n_datasets, k, n_params)
+        full = z.new_empty(n_datasets, k, n_parameters)
         full[..., free] = z
         full[..., list(fixed)] = values.expand(n_datasets, k, len(fixed)).to(z)
         return log_fn(full)
@@ -69,9 +69,9 @@ class LRTestResult:
         Chi-square survival function of the statistic with ``df`` degrees.
     df : int
         Number of tested components.
-    theta_hat : ndarray of shape (n_datasets, n_params)
+    theta_hat : ndarray of shape (n_datasets, n_parameters)
         Unrestricted maximiser.
-    theta_null : ndarray of shape (n_datasets, n_params)
+    theta_null : ndarray of shape (n_datasets, n_parameters)
         Maximiser under the null (``theta0`` itself for a simple null).
     """
 
@@ -99,19 +99,19 @@ def lr_test(
     Parameters
     ----------
     loglik_fn : callable
-        Batched log likelihood ``(n_datasets, k, n_params) -> (n_datasets, k)``,
+        Batched log likelihood ``(n_datasets, k, n_parameters) -> (n_datasets, k)``,
         differentiable when anything must be maximised.
-    theta0 : array-like of shape (n_datasets, n_params) or (n_params,)
+    theta0 : array-like of shape (n_datasets, n_parameters) or (n_parameters,)
         Null values; only the components in ``index`` are used when it is given.
         A 1-D value is shared and needs ``theta_hat`` or ``init`` for the number
         of data sets.
-    theta_hat : array-like of shape (n_datasets, n_params), default=None
+    theta_hat : array-like of shape (n_datasets, n_parameters), default=None
         Unrestricted maximum-likelihood estimates; found by maximisation from
         ``init`` (or from ``theta0``) when omitted.
     index : sequence of int, default=None
         Tested components; the others are nuisance parameters maximised under the
-        null. ``None`` tests all, a simple null with ``df = n_params``.
-    init : array-like of shape (n_datasets, n_starts, n_params), default=None
+        null. ``None`` tests all, a simple null with ``df = n_parameters``.
+    init : array-like of shape (n_datasets, n_starts, n_parameters), default=None
         Starting points for the unrestricted maximisation.
     bounds : tuple of (array-like, array-like), default=None
         Parameter bounds for the maximisations.
@@ -130,8 +130,8 @@ def lr_test(
             raise ValueError("a shared theta0 needs theta_hat or init.")
         n_datasets = as_tensor(reference).shape[0]
         null = null.expand(n_datasets, -1).clone()
-    n_datasets, n_params = null.shape
-    lower, upper = bounds_tensors(bounds, n_params, null)
+    n_datasets, n_parameters = null.shape
+    lower, upper = bounds_tensors(bounds, n_parameters, null)
     options = {"n_steps": n_steps, "lr": lr, "method": method}
 
     if theta_hat is None:
@@ -144,13 +144,15 @@ def lr_test(
         hat = as_tensor(theta_hat, null)
     loglik_hat = _evaluate(loglik_fn, hat[:, None, :])[:, 0]
 
-    tested = list(range(n_params)) if index is None else [int(j) for j in index]
-    if len(tested) == n_params:
+    tested = list(range(n_parameters)) if index is None else [int(j) for j in index]
+    if len(tested) == n_parameters:
         theta_null = null
         loglik_null = _evaluate(loglik_fn, null[:, None, :])[:, 0]
     else:
-        free = [j for j in range(n_params) if j not in tested]
-        restricted = _fix_components(loglik_fn, n_params, tested, null[:, None, tested])
+        free = [j for j in range(n_parameters) if j not in tested]
+        restricted = _fix_components(
+            loglik_fn, n_parameters, tested, null[:, None, tested]
+        )
         nuisance, loglik_null = ascend(
             restricted, hat[:, None, free], lower[free], upper[free], **options
         )
@@ -241,8 +243,8 @@ def profile_interval(
     Parameters
     ----------
     loglik_fn : callable
-        Batched log likelihood ``(n_datasets, k, n_params) -> (n_datasets, k)``.
-    theta_hat : array-like of shape (n_datasets, n_params)
+        Batched log likelihood ``(n_datasets, k, n_parameters) -> (n_datasets, k)``.
+    theta_hat : array-like of shape (n_datasets, n_parameters)
         Maximum-likelihood estimates; they centre the grid and start the nuisance
         maximisations.
     index : int
@@ -273,14 +275,14 @@ def profile_interval(
     nuisance maxima are warm-started from ``theta_hat``.
     """
     hat = as_tensor(theta_hat)
-    n_datasets, n_params = hat.shape
-    lower, upper = bounds_tensors(bounds, n_params, hat)
-    free = [j for j in range(n_params) if j != index]
+    n_datasets, n_parameters = hat.shape
+    lower, upper = bounds_tensors(bounds, n_parameters, hat)
+    free = [j for j in range(n_parameters) if j != index]
     options = {"n_steps": n_steps, "lr": lr, "method": method}
 
     def profile(psi: torch.Tensor, nuisance: torch.Tensor):
         """Profile log likelihood at ``psi`` ``(n_datasets, k)``."""
-        restricted = _fix_components(loglik_fn, n_params, [index], psi[..., None])
+        restricted = _fix_components(loglik_fn, n_parameters, [index], psi[..., None])
         if not free:
             empty = psi.new_empty(*psi.shape, 0)
             return safe_log_fn(restricted, empty, lower[free], upper[free]), nuisance
@@ -355,14 +357,14 @@ class ConfidenceSetGrid:
     ----------
     axes : list of ndarray
         Cell centres along each parameter.
-    points : ndarray of shape (n_cells, n_params)
+    points : ndarray of shape (n_cells, n_parameters)
         All cell centres.
     inside : ndarray of shape (n_datasets, n_cells)
         Whether each point belongs to the confidence set.
     loglik : ndarray of shape (n_datasets, n_cells)
         Log likelihood at the points.
     threshold : float
-        ``chi2.ppf(1 - alpha, n_params) / 2``.
+        ``chi2.ppf(1 - alpha, n_parameters) / 2``.
     """
 
     axes: list[np.ndarray]
@@ -386,7 +388,7 @@ def confidence_set_grid(
     Parameters
     ----------
     loglik_fn : callable
-        Batched log likelihood ``(n_datasets, k, n_params) -> (n_datasets, k)``.
+        Batched log likelihood ``(n_datasets, k, n_parameters) -> (n_datasets, k)``.
     bounds : tuple of (array-like, array-like)
         Finite box of one or two parameters to tabulate.
     n_grid : int
@@ -395,7 +397,7 @@ def confidence_set_grid(
         Number of data sets ``loglik_fn`` expects.
     alpha : float, default=0.05
         One minus the confidence level.
-    theta_hat : array-like of shape (n_datasets, n_params), default=None
+    theta_hat : array-like of shape (n_datasets, n_parameters), default=None
         Maximum-likelihood estimates; without them the grid maximum stands in.
 
     Returns

@@ -1,7 +1,7 @@
 """Vectorised Markov chain Monte Carlo for many data sets at once.
 
 All chains of all data sets live in one tensor of shape
-``(n_datasets, n_chains, n_params)`` and advance together; the only Python loop is
+``(n_datasets, n_chains, n_parameters)`` and advance together; the only Python loop is
 over MCMC steps. The kernels (``_kernels.py``, ``_independence.py``):
 
 * ``"slice"``: slice sampling along directions adapted to each data set's chain
@@ -49,8 +49,8 @@ def _chain_starts(init, n_chains: int | None) -> torch.Tensor:
         return theta[:, None, :].expand(-1, n_chains, -1).clone()
     if theta.ndim != 3:
         raise ValueError(
-            "init must have shape (n_datasets, n_chains, n_params) or "
-            f"(n_datasets, n_params); got {tuple(theta.shape)}."
+            "init must have shape (n_datasets, n_chains, n_parameters) or "
+            f"(n_datasets, n_parameters); got {tuple(theta.shape)}."
         )
     if n_chains is not None and n_chains != theta.shape[1]:
         raise ValueError(f"init holds {theta.shape[1]} chains, n_chains={n_chains}.")
@@ -75,14 +75,14 @@ def sample_mcmc(
     Parameters
     ----------
     log_fn : callable
-        ``log_fn(theta)`` maps ``theta`` of shape ``(n_datasets, k, n_params)`` to
+        ``log_fn(theta)`` maps ``theta`` of shape ``(n_datasets, k, n_parameters)`` to
         log densities ``(n_datasets, k)`` (up to a constant per data set); it may
         return ``-inf`` outside the support. It receives tensors with the dtype and
         device of ``init``, is called without gradients, and only at points inside
         ``bounds``.
-    init : array-like of shape (n_datasets, n_chains, n_params)
+    init : array-like of shape (n_datasets, n_chains, n_parameters)
         Starting points, all with finite log density. A 2-D array
-        ``(n_datasets, n_params)`` starts ``n_chains`` chains at the same point.
+        ``(n_datasets, n_parameters)`` starts ``n_chains`` chains at the same point.
     n_samples : int
         Number of draws kept per data set, spread over the chains.
     method : {"slice", "rwm", "independence"}, default="slice"
@@ -96,7 +96,7 @@ def sample_mcmc(
     thin : int, default=1
         Keep every ``thin``-th step after warm-up.
     bounds : tuple of (array-like, array-like), default=None
-        Lower and upper bounds of length ``n_params``; use ``-inf``/``inf`` for open
+        Lower and upper bounds of length ``n_parameters``; use ``-inf``/``inf`` for open
         sides. Proposals outside are rejected and slices are clipped to them.
     proposal : GaussianMixture, default=None
         The independence kernel's proposal, one mixture per data set (e.g. from
@@ -148,8 +148,8 @@ def sample_mcmc(
             f"method; got method={method!r} with proposal={type(proposal).__name__}."
         )
     theta = _chain_starts(init, n_chains)
-    n_datasets, n_chains, n_params = theta.shape
-    lower, upper = bounds_tensors(bounds, n_params, theta)
+    n_datasets, n_chains, n_parameters = theta.shape
+    lower, upper = bounds_tensors(bounds, n_parameters, theta)
     generator = make_generator(generator)
     if not bool(((theta >= lower) & (theta <= upper)).all()):
         raise ValueError("some starting points lie outside the bounds.")
@@ -161,7 +161,7 @@ def sample_mcmc(
     options = {} if proposal is None else {"proposal": proposal}
     kernel = KERNELS[method](theta, lower, upper, **options)
     adapt_at = {int(f * warmup) for f in _ADAPT_FRACTIONS if int(f * warmup) >= 10}
-    history = theta.new_empty((warmup, n_datasets, n_chains, n_params))
+    history = theta.new_empty((warmup, n_datasets, n_chains, n_parameters))
     for step in range(warmup):
         theta, logp = kernel.step(log_fn, theta, logp, generator)
         history[step] = theta
@@ -171,7 +171,7 @@ def sample_mcmc(
     kernel.warming = False
     kernel.reset_counters(theta)
     n_per_chain = math.ceil(n_samples / n_chains)
-    kept = theta.new_empty((n_per_chain, n_datasets, n_chains, n_params))
+    kept = theta.new_empty((n_per_chain, n_datasets, n_chains, n_parameters))
     for step in range(n_per_chain * thin):
         theta, logp = kernel.step(log_fn, theta, logp, generator)
         if (step + 1) % thin == 0:

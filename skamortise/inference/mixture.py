@@ -36,10 +36,11 @@ class GaussianMixture:
     ----------
     log_weights : torch.Tensor of shape (n_datasets, n_components)
         Log mixture weights of the Gaussian part (each row sums to one).
-    means : torch.Tensor of shape (n_datasets, n_components, n_params)
-    cholesky : torch.Tensor of shape (n_datasets, n_components, n_params, n_params)
-        Lower Cholesky factors of the covariances.
-    lower, upper : torch.Tensor of shape (n_params,) or None
+    means : torch.Tensor of shape (n_datasets, n_components, n_parameters)
+    cholesky : torch.Tensor
+        Lower Cholesky factors of the covariances, of shape
+        ``(n_datasets, n_components, n_parameters, n_parameters)``.
+    lower, upper : torch.Tensor of shape (n_parameters,) or None
         The box of the uniform component.
     box_weight : float
         Mass of the uniform component, in [0, 1).
@@ -90,10 +91,10 @@ class GaussianMixture:
 
     def component_log_prob(self, theta: torch.Tensor) -> torch.Tensor:
         """``log N(theta; mean_j, cov_j)``, shape ``(n_datasets, k, n_components)``."""
-        n_params = theta.shape[-1]
+        n_parameters = theta.shape[-1]
         diff = theta[:, :, None, :] - self.means[:, None]
         z = torch.einsum("njab,nkjb->nkja", self.inverse_cholesky, diff)
-        constant = 0.5 * n_params * math.log(2 * math.pi)
+        constant = 0.5 * n_parameters * math.log(2 * math.pi)
         return -0.5 * z.square().sum(-1) - self.log_det_cholesky[:, None] - constant
 
     def log_prob(self, theta: torch.Tensor) -> torch.Tensor:
@@ -118,8 +119,8 @@ class GaussianMixture:
         return torch.logaddexp(math.log1p(-self.box_weight) + log_gauss, log_box)
 
     def sample(self, k: int, generator: torch.Generator) -> torch.Tensor:
-        """``k`` draws per data set, shape ``(n_datasets, k, n_params)``."""
-        n_datasets, _, n_params = self.means.shape
+        """``k`` draws per data set, shape ``(n_datasets, k, n_parameters)``."""
+        n_datasets, _, n_parameters = self.means.shape
         like = self.means
         component = torch.multinomial(
             self.log_weights.exp().to(generator.device),
@@ -127,14 +128,16 @@ class GaussianMixture:
             replacement=True,
             generator=generator,
         ).to(like.device)
-        index = component[..., None].expand(-1, -1, n_params)
+        index = component[..., None].expand(-1, -1, n_parameters)
         means = self.means.gather(1, index)
-        factors = self.cholesky.gather(1, index[..., None].expand(-1, -1, -1, n_params))
-        noise = randn((n_datasets, k, n_params), generator, like)
+        factors = self.cholesky.gather(
+            1, index[..., None].expand(-1, -1, -1, n_parameters)
+        )
+        noise = randn((n_datasets, k, n_parameters), generator, like)
         draws = means + torch.einsum("nkab,nkb->nka", factors, noise)
         if self.box_weight == 0.0:
             return draws
-        u = rand((n_datasets, k, n_params), generator, like)
+        u = rand((n_datasets, k, n_parameters), generator, like)
         uniform = self.lower + (self.upper - self.lower) * u
         pick = rand((n_datasets, k), generator, like) < self.box_weight
         return torch.where(pick[..., None], uniform, draws)
@@ -168,7 +171,7 @@ def _initial_means(points, weights, whitened, n_components, generator):
 
 
 def _em(points, weights, n_components, generator, n_iterations, init):
-    n_datasets, _, n_params = points.shape
+    n_datasets, _, n_parameters = points.shape
     mean, cov = _weighted_moments(points, weights)
     # A point mass (one point holding all the weight) still gets a positive floor.
     floor = torch.finfo(points.dtype).eps * (1 + mean.square())
@@ -211,7 +214,7 @@ def fit_gaussian_mixture(
 
     Parameters
     ----------
-    points : torch.Tensor of shape (n_datasets, n_points, n_params)
+    points : torch.Tensor of shape (n_datasets, n_points, n_parameters)
     log_weights : torch.Tensor of shape (n_datasets, n_points)
         Unnormalised log weights (e.g. importance weights); ``-inf`` drops a point.
         Every data set needs a point of finite weight.
@@ -231,8 +234,8 @@ def fit_gaussian_mixture(
         Without a uniform component (see :meth:`GaussianMixture.with_box`).
     """
     weights = torch.softmax(log_weights, dim=1)
-    n_datasets, n_points, n_params = points.shape
-    per_dataset = max(1, n_points * n_components * n_params)
+    n_datasets, n_points, n_parameters = points.shape
+    per_dataset = max(1, n_points * n_components * n_parameters)
     chunk = max(1, _EM_CHUNK // per_dataset)
     parts = [
         _em(

@@ -94,6 +94,9 @@ def test_standardise_keeps_float64_statistics_in_a_float32_network():
     z = net.summarise(x)
     assert z.dtype == torch.float32
     torch.testing.assert_close(z, torch.tensor([[1.0], [-1.0]]), rtol=1e-6, atol=0)
+    # Devices follow the network (meta stands in for an accelerator).
+    moved = Standardise([1.0], [2.0]).to(device="meta", dtype=torch.float32)
+    assert moved.loc.device.type == "meta" and moved.scale.dtype == torch.float64
 
 
 def test_standardise_zeroes_padding_and_keeps_missing_entries():

@@ -72,7 +72,7 @@ args, _ = parser.parse_known_args()
 
 n_train = 2_000 if args.fast else 20_000
 n_test = 300 if args.fast else 2_000
-n_sims = 200 if args.fast else 1_000
+n_simulations = 200 if args.fast else 1_000
 replicate_counts = [5, 10, 20]
 
 figures = {}
@@ -209,7 +209,7 @@ result = sbc(
     posterior,
     model.prior,
     model.simulator,
-    n_sims=n_sims,
+    n_simulations=n_simulations,
     n_posterior_samples=100,
     simulator_kwargs={"n_replicates": 10},
     parameter_names=names,
@@ -222,7 +222,7 @@ figures["sbc_ecdf"] = plot_sbc_ecdf(result)
 for name in ("sbc_ranks", "sbc_ecdf"):
     caption(
         figures[name],
-        f"{n_sims:,} simulations; KS p-values "
+        f"{n_simulations:,} simulations; KS p-values "
         + ", ".join(
             f"{n} {p:.2f}"
             for n, p in zip(

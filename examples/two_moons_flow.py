@@ -111,7 +111,7 @@ result = sbc(
     npe,
     model.prior,
     model.simulator,
-    n_sims=n_sbc,
+    n_simulations=n_sbc,
     n_posterior_samples=100,
     parameter_names=names,
     random_state=1,

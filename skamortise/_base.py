@@ -1,10 +1,11 @@
 """The scikit-learn base shared by every estimator family.
 
-It owns standardisation, pandas labels, network construction, training from a
-source (``fit_source``: the one path from an opened source to the one training
-loop) and chunked inference; input validation for every data layout is
-``_layout.py``'s. A family adds its head, its loss and its inference methods. Where
-training pairs come from is the sources' business (``_source.py``,
+It owns the standardisation moments (the data's live in the network's first module,
+:class:`~skamortise.nn.standardise.Standardise`), pandas labels, network
+construction, training from a source (``fit_source``: the one path from an opened
+source to the one training loop) and chunked inference; input validation for every
+data layout is ``_layout.py``'s. A family adds its head, its loss and its inference
+methods. Where training pairs come from is the sources' business (``_source.py``,
 :mod:`skamortise.sources`); the base imports no simulation code.
 """
 
@@ -30,7 +31,7 @@ from ._layout import LayoutMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
 from ._runtime import with_thread_limit
-from ._scaling import covariate_moments, standardise_data
+from ._scaling import covariate_moments
 from ._training import (
     Batch,
     evaluate,
@@ -49,6 +50,7 @@ from .nn import (
 )
 from .nn._activations import ACTIVATIONS
 from .nn.covariates import CovariateInput
+from .nn.standardise import Standardise
 
 # Largest standardised parameter accepted as a training or scoring target.
 _MAX_STANDARDISED = 1e6
@@ -170,9 +172,10 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
         chooses otherwise for ``data``'s layout."""
         return self.summary_network
 
-    def _new_network(self, data, n_parameters: int, seed: int):
+    def _new_network(self, data, n_parameters: int, seed: int, x_moments=None):
         """A fresh network for data of ``data``'s layout (``event_shape``,
-        ``replicated``, ``max_count``, ``covariates``)."""
+        ``replicated``, ``max_count``, ``covariates``), standardising the data by
+        ``x_moments`` (location, scale; None: 0 and 1, for saved ones to replace)."""
         hidden = _check_hidden(self.hidden_layer_sizes)
         covariates = None
         if data.covariates is not None:  # their moments: buffers of the network
@@ -195,19 +198,21 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
             )
             n_covariates = 0 if covariates is None else covariates.n_covariates
             head = self._build_head(width + n_covariates, n_parameters)
-        return AmortisedNetwork(summary, head, covariates)
+        standardise = (
+            Standardise.identity(data.event_shape)
+            if x_moments is None
+            else Standardise(*x_moments)
+        )
+        return AmortisedNetwork(summary, head, covariates, standardise)
 
     def _batch(self, data: Data, y: np.ndarray | None, device, dtype) -> Batch:
-        """Standardised tensors for ``data`` (and training-space ``y``)."""
-        data = standardise_data(data, self.x_loc_, self.x_scale_)
-        x = torch.tensor(data.values, dtype=dtype, device=device)
-        if torch.isinf(x).any():  # NaN is a missing value, validated already
-            raise ValueError(
-                "X has values too large for the network after standardisation by the "
-                "training data's scale (|X| up to "
-                f"{np.abs(data.values).max() * np.max(self.x_scale_):.3g}); such data "
-                "lie far outside what the estimator was trained on."
-            )
+        """Tensors for ``data`` (and training-space ``y``) in ``dtype``.
+
+        ``X`` stays float64: the network standardises it in float64 and then casts
+        it (see :class:`~skamortise.nn.standardise.Standardise`).
+        """
+        values = np.ascontiguousarray(data.values, dtype=np.float64)  # views too
+        x = torch.tensor(values, device=device)
         mask = None if data.mask is None else torch.tensor(data.mask, device=device)
         covariates = None
         if data.covariates is not None:
@@ -295,11 +300,26 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
             np.zeros((0, k)) if k else None,
         )
         network = rebuild_network(
-            lambda: self._new_network(data, p, seed=0), state_dict, type(self).__name__
+            lambda: self._new_network(data, p, seed=0),
+            state_dict,
+            type(self).__name__,
         )
         self.network_ = network.to(device=device, dtype=torch.float64)
 
     # ---------------------------------------------------------------- inference
+    @property
+    def x_loc_(self) -> np.ndarray:
+        """Location of the training data: per feature, or one value for grids.
+
+        Read from the network's first module, which standardises the data.
+        """
+        return self.network_.standardise.loc.cpu().numpy().copy()
+
+    @property
+    def x_scale_(self) -> np.ndarray:
+        """Scale of the training data: per feature, or one value for grids."""
+        return self.network_.standardise.scale.cpu().numpy().copy()
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "network_")
 

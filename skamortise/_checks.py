@@ -23,6 +23,29 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
+def check_parameter_values(y, n_datasets: int, n_parameters: int) -> np.ndarray:
+    """Parameter values ``(n_datasets, [k,] n_parameters)`` as a float64 array.
+
+    One value per data set, or ``k`` of them; a 1-D ``y`` is one value per data set
+    of a single parameter. Anything else, or a non-finite value, is a ValueError.
+    """
+    theta = np.array(y, dtype=np.float64)
+    if theta.ndim == 1 and n_parameters == 1:
+        theta = theta[:, None]
+    if (
+        theta.ndim not in (2, 3)
+        or theta.shape[-1] != n_parameters
+        or len(theta) != n_datasets
+    ):
+        raise ValueError(
+            f"y must have shape (n_datasets, {n_parameters}) or (n_datasets, k, "
+            f"{n_parameters}) with n_datasets={n_datasets}; got {theta.shape}."
+        )
+    if not np.isfinite(theta).all():
+        raise ValueError("y contains NaN or infinity.")
+    return theta
+
+
 def check_levels(levels, name: str = "quantiles") -> np.ndarray:
     """Quantile levels: a non-empty, strictly increasing 1-D sequence in (0, 1).
 

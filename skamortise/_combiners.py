@@ -17,7 +17,7 @@ from sklearn.metrics import accuracy_score
 from ._checks import check_levels
 from ._runtime import torch_generator
 from ._seeds import draw_seed
-from .inference import prior_log_density, sample_log_density
+from .inference.ratio import sample_posterior
 from .losses import pinball, ratio_bce, squared_error
 
 # Levels of each member's quantile function pooled into the mixture's quantiles.
@@ -156,18 +156,17 @@ class RatioCombiner(PointCombiner):
         log_ratios = [member.log_ratio_function(X) for member in self.members]
         if prior is None:
             prior = getattr(self.members[0], "proposal_", None)
-        log_prior, _ = prior_log_density(prior)
 
-        def log_fn(theta):
-            mean = sum(log_r(theta) for log_r in log_ratios) / len(log_ratios)
-            return log_prior(theta) + mean
+        def mean_log_ratio(theta):
+            return sum(log_r(theta) for log_r in log_ratios) / len(log_ratios)
 
         like = log_ratios[0].summary
         supports = [member.support_ for member in self.members]
         lower = torch.as_tensor(np.max([s[0] for s in supports], axis=0)).to(like)
         upper = torch.as_tensor(np.min([s[1] for s in supports], axis=0)).to(like)
-        samples, _ = sample_log_density(
-            log_fn,
+        samples, _ = sample_posterior(
+            mean_log_ratio,
+            prior,
             lower,
             upper,
             len(like),
@@ -178,7 +177,7 @@ class RatioCombiner(PointCombiner):
             thin=thin,
             generator=torch_generator(draw_seed(rng)),
         )
-        return np.asarray(samples, dtype=np.float64)
+        return samples
 
     def score(self, X, y) -> float:
         """Negative balanced cross-entropy on dependent and shuffled pairs."""

@@ -16,10 +16,25 @@ def renamed_property(new: str, old: str) -> property:
     return property(getter)
 
 
-def warn_renamed(old: str, new: str) -> None:
+# Default of a renamed keyword argument kept under its old name: "not given".
+DEPRECATED = "deprecated"
+
+
+def renamed_argument(
+    where: str, old: str, new: str, old_value, new_value, stacklevel: int = 4
+):
+    """The value of the keyword ``new``, or of ``old`` (whose default is
+    ``DEPRECATED``) with a FutureWarning when a caller of ``where`` passed it."""
+    if isinstance(old_value, str) and old_value == DEPRECATED:
+        return new_value
+    warn_renamed(f"{where}({old}=...)", f"{where}({new}=...)", stacklevel)
+    return old_value
+
+
+def warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
     """Warn that ``old`` is now ``new`` and will be removed."""
     warnings.warn(
         f"{old} was renamed {new}; the old name will be removed in a future release.",
         FutureWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )

@@ -187,11 +187,13 @@ class FittingMixin:
                 np.vstack(training.parameter_range)
             )
             moments = table.moments(self._to_training_space)
-            self.x_loc_, self.x_scale_, self.y_loc_, self.y_scale_ = moments
-            _check_scales(self.x_loc_, self.x_scale_, "X")
+            x_loc, x_scale, self.y_loc_, self.y_scale_ = moments
+            _check_scales(x_loc, x_scale, "X")
             _check_scales(self.y_loc_, self.y_scale_, "y")
             self._set_family_attributes(n_parameters)
-            network = self._new_network(table, n_parameters, init_seed)
+            network = self._new_network(
+                table, n_parameters, init_seed, (x_loc, x_scale)
+            )
         else:
             network = self.network_
         device = resolve_device(self.device)

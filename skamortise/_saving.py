@@ -20,7 +20,8 @@ from sklearn.base import BaseEstimator
 from ._version import __version__
 
 FORMAT = "skamortise"
-FORMAT_VERSION = 1
+# 2: the data's location and scale are network weights (see skamortise.io).
+FORMAT_VERSION = 2
 
 
 def qualified_name(obj) -> str:

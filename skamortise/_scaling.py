@@ -1,4 +1,9 @@
-"""Standardisation of data and parameters, learned at fit time."""
+"""Standardisation moments of data and parameters, learned at fit time.
+
+The data's are applied by the network's first module
+(:class:`~skamortise.nn.standardise.Standardise`), the parameters' by the parameter
+map.
+"""
 
 from __future__ import annotations
 
@@ -101,14 +106,6 @@ class RunningMoments:
         if self.grid:
             return np.array(self.mean[0]), scale[0]
         return self.mean, scale
-
-
-def standardise_data(data: Data, loc: np.ndarray, scale: np.ndarray) -> Data:
-    """``(data - loc) / scale`` with padded entries kept at zero."""
-    values = (data.values - loc) / scale
-    if data.mask is not None:
-        values[~data.mask] = 0.0
-    return Data(values, data.mask, data.replicated, data.covariates)
 
 
 def covariate_moments(covariates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import (
     HasMethods,
+    Hidden,
     Interval,
     StrOptions,
     validate_params,
@@ -28,6 +29,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ._bootstrap_result import BootstrapResult
+from ._deprecation import DEPRECATED, renamed_argument
 from ._progress import progress
 from ._seeds import draw_seed
 from .nn import is_series_network
@@ -89,15 +91,17 @@ def _parameter_names(estimator, estimate, n_parameters: int) -> list[str]:
     return [str(name) for name in names]
 
 
-def _simulator_counts(n_replicates, counts, n: int):
+def _simulator_counts(replicate_counts, counts, n: int):
     """The ``n_replicates`` keyword for each data set (None: do not pass it)."""
-    if isinstance(n_replicates, str):  # "auto"
+    if isinstance(replicate_counts, str):  # "auto"
         return [None] * n if counts is None else counts.tolist()
-    if n_replicates is None:
+    if replicate_counts is None:
         return [None] * n
-    values = np.broadcast_to(np.asarray(n_replicates), (n,))
+    values = np.broadcast_to(np.asarray(replicate_counts), (n,))
     if not np.issubdtype(values.dtype, np.integer) or (values < 1).any():
-        raise ValueError(f"n_replicates must hold positive ints; got {n_replicates!r}.")
+        raise ValueError(
+            f"replicate_counts must hold positive ints; got {replicate_counts!r}."
+        )
     return values.tolist()
 
 
@@ -202,7 +206,14 @@ def _predict_blocks(
         "n_boot": [Interval(Integral, 2, None, closed="left")],
         "simulator": [callable, None],
         "simulator_kwargs": [dict, None],
+        "replicate_counts": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+            None,
+        ],
         "n_replicates": [
+            Hidden(StrOptions({DEPRECATED})),
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
             "array-like",
@@ -225,13 +236,14 @@ def bootstrap(
     *,
     simulator=None,
     simulator_kwargs: dict | None = None,
-    n_replicates="auto",
+    replicate_counts="auto",
     block_length: int | None = None,
     jacobian: bool = False,
     batch_size: int = 1000,
     n_jobs: int | None = None,
     random_state=None,
     verbose: int = 0,
+    n_replicates=DEPRECATED,
 ) -> BootstrapResult:
     """Bootstrap the estimates of one or many observed data sets.
 
@@ -266,10 +278,12 @@ def bootstrap(
         for the parametric bootstrap.
     simulator_kwargs : dict, default=None
         Further keywords for the simulator.
-    n_replicates : "auto", int, array-like of int or None, default="auto"
-        The simulator's ``n_replicates`` keyword. ``"auto"``: each observed data
-        set's replicate count, and no keyword for unreplicated 2-D data. None never
-        passes it; an int or one int per data set overrides the count.
+    replicate_counts : "auto", int, array-like of int or None, default="auto"
+        The replicate count of each observed data set's bootstrap data sets,
+        passed as the simulator's ``n_replicates`` keyword. ``"auto"``: each
+        observed data set's own count, and no keyword for unreplicated 2-D data.
+        None never passes it; an int (for every data set) or one int per data set
+        overrides the count.
     block_length : int, default=None
         Nonparametric only: resample overlapping blocks of this many consecutive
         replicates (moving-block bootstrap) instead of single replicates. It must
@@ -293,6 +307,8 @@ def bootstrap(
         follows it in ``X``.
     verbose : int, default=0
         Show a progress bar when positive.
+    n_replicates : "auto", int, array-like of int or None
+        Deprecated alias of ``replicate_counts``.
 
     Returns
     -------
@@ -404,7 +420,15 @@ def bootstrap(
         samples = _run(estimator, resample, desc="nonparametric bootstrap", **run)
         return BootstrapResult(samples, estimate, names, method, block_length)
 
-    m = _simulator_counts(n_replicates, counts, n)
+    replicate_counts = renamed_argument(
+        "bootstrap",
+        "n_replicates",
+        "replicate_counts",
+        n_replicates,
+        replicate_counts,
+        stacklevel=5,  # under validate_params
+    )
+    m = _simulator_counts(replicate_counts, counts, n)
     kwargs = dict(simulator_kwargs or {})
 
     def simulate_at(theta):

@@ -380,7 +380,7 @@ def test_simulator_kwargs_and_replicate_override():
         20,
         simulator=shifted,
         simulator_kwargs={"shift": 100.0},
-        n_replicates=13,
+        replicate_counts=13,
         random_state=0,
     )
     assert set(estimator.counts[2:]) == {13}

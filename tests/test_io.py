@@ -4,12 +4,13 @@ import io
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import SMALL
+from conftest import ROUNDING, SMALL
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -138,8 +139,11 @@ def test_future_format_is_refused_naming_both_versions(tmp_path, tabular):
     X, y = tabular
     path = tmp_path / "f.skm"
     NeuralBayesEstimator(**SMALL).fit(X, y).save(path)
-    _rewrite(path, format_version=skio.FORMAT_VERSION + 1)
-    with pytest.raises(ValueError, match=r"format version 2 .* up to 1"):
+    version = skio.FORMAT_VERSION
+    _rewrite(path, format_version=version + 1)
+    with pytest.raises(
+        ValueError, match=rf"format version {version + 1} .* up to {version}"
+    ):
         load(path)
 
 
@@ -149,10 +153,59 @@ def test_older_format_is_migrated_or_refused(tmp_path, tabular, monkeypatch):
     est = NeuralBayesEstimator(**SMALL).fit(X, y)
     est.save(path)
     _rewrite(path, format_version=0)
-    with pytest.raises(ValueError, match="format version 0.*format version 1"):
+    with pytest.raises(
+        ValueError, match=f"format version 0.*format version {skio.FORMAT_VERSION}"
+    ):
         load(path)
-    monkeypatch.setitem(skio.MIGRATIONS, 0, lambda archive: archive)
+    for version in range(skio.FORMAT_VERSION):
+        monkeypatch.setitem(skio.MIGRATIONS, version, lambda archive: archive)
     np.testing.assert_array_equal(load(path).predict(X), est.predict(X))
+
+
+V1 = Path(__file__).parent / "data" / "format_v1"
+
+
+@pytest.mark.parametrize("name", ["replicated", "grid", "ensemble"])
+def test_format_version_1_files_load_and_predict_as_before(name):
+    # Files written by the release that kept the data's moments as attributes
+    # (tests/data/format_v1/make.py), with what that release predicted.
+    expected = np.load(V1 / "expected.npz")
+    assert torch.load(V1 / f"{name}.skm", weights_only=True)["format_version"] == 1
+    est = load(V1 / f"{name}.skm")
+    np.testing.assert_allclose(
+        est.predict(expected[f"{name}_X"]), expected[f"{name}_predict"], **ROUNDING
+    )
+    if name != "ensemble":
+        np.testing.assert_array_equal(est.x_loc_, expected[f"{name}_x_loc"])
+        np.testing.assert_array_equal(est.x_scale_, expected[f"{name}_x_scale"])
+
+
+def test_a_malformed_format_version_1_file_is_refused_naming_the_version(tmp_path):
+    archive = torch.load(V1 / "replicated.skm", weights_only=True)
+    tree = json.loads(archive["estimator"])
+    tree["attributes"]["x_scale_"] = "a string"
+    path = tmp_path / "old.skm"
+    torch.save({**archive, "estimator": json.dumps(tree)}, path)
+    with pytest.raises(ValueError, match=r"format version 1 .*x_scale_ is not a float"):
+        load(path)
+
+
+def test_the_data_moments_are_saved_as_weights_and_checked(tabular, tmp_path):
+    X, y = tabular
+    path = tmp_path / "f.skm"
+    est = NeuralBayesEstimator(**SMALL).fit(X, y)
+    est.save(path)
+    archive = torch.load(path, weights_only=True)
+    tree = json.loads(archive["estimator"])
+    assert "x_loc_" not in tree["attributes"]
+    loaded = load(path)
+    for name in ("x_loc_", "x_scale_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(est, name))
+    tensors = archive["tensors"]
+    tensors["t0/standardise.loc"] = torch.zeros(X.shape[1] + 1, dtype=torch.float64)
+    _write(path, tree, tensors)
+    with pytest.raises(ValueError, match="'standardise.loc' has shape"):
+        load(path)
 
 
 def test_not_a_skamortise_file(tmp_path):

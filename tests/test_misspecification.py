@@ -212,7 +212,7 @@ def test_plot(n_features):
 
 @pytest.mark.slow
 def test_false_positive_rate_in_summary_space(estimator):
-    # The acceptance check at test scale: observed data sets from the
+    # The acceptance check at test scale: observed data sets from the
     # model are rejected at level 0.05 at the nominal rate (200 repetitions,
     # binomial sd 0.0154, margin 3 sd); the benchmark repeats it at full scale.
     rng = np.random.default_rng(9)

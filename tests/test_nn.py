@@ -1,9 +1,11 @@
 """Summary networks: masking, moments, invariances."""
 
+import numpy as np
 import pytest
 import torch
 
-from skamortise.nn import MLP, DeepSet
+from skamortise import NeuralBayesEstimator
+from skamortise.nn import MLP, AmortisedNetwork, DeepSet, Standardise
 
 
 def _deepset():
@@ -79,3 +81,38 @@ def test_default_network_scales_counts_by_the_largest_training_count(ragged):
     # training part, so it is at most the overall largest count.
     scale = float(est.network_.summary.count_scale)
     assert 0.8 * largest <= scale <= largest
+
+
+def test_standardise_keeps_float64_statistics_in_a_float32_network():
+    # A location far from zero relative to the scale: float32 would round
+    # 1e8 + 0.3 to 1e8 and shift every standardised value by 0.6.
+    standardise = Standardise([1e8 + 0.3], [0.5])
+    net = AmortisedNetwork(torch.nn.Identity(), MLP(1, (2,)), None, standardise)
+    net = net.to(torch.float32)
+    assert net.standardise.loc.dtype == torch.float64
+    x = torch.tensor([[1e8 + 0.8], [1e8 - 0.2]], dtype=torch.float64)
+    z = net.summarise(x)
+    assert z.dtype == torch.float32
+    torch.testing.assert_close(z, torch.tensor([[1.0], [-1.0]]), rtol=1e-6, atol=0)
+    # Devices follow the network (meta stands in for an accelerator).
+    moved = Standardise([1.0], [2.0]).to(device="meta", dtype=torch.float32)
+    assert moved.loc.device.type == "meta" and moved.scale.dtype == torch.float64
+
+
+def test_standardise_zeroes_padding_and_keeps_missing_entries():
+    standardise = Standardise([1.0, 2.0], [2.0, 4.0])
+    x = torch.tensor([[[3.0, float("nan")], [7.0, 7.0]]], dtype=torch.float64)
+    z = standardise(x, torch.tensor([[True, False]]))
+    assert z[0, 0, 0] == 1.0 and torch.isnan(z[0, 0, 1])
+    assert (z[0, 1] == 0.0).all()
+    grid = Standardise.identity((3, 3))
+    assert grid.loc.shape == () and Standardise.identity((4,)).loc.shape == (4,)
+
+
+def test_data_too_large_after_standardisation_is_refused():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(60, 1))
+    est = NeuralBayesEstimator(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+    est.fit(1e-5 * (y + rng.normal(size=(60, 1))), y)
+    with pytest.raises(ValueError, match="too large for the network"):
+        est.predict(np.array([[1e305]]))

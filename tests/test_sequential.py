@@ -350,7 +350,7 @@ class ExactFocused:
 @pytest.mark.parametrize("scale, calibrated", [(1.0, True), (0.6, False), (1.6, False)])
 def test_truncated_sbc_accepts_the_exact_posterior_only(scale, calibrated):
     result = truncated_sbc(
-        ExactFocused(scale), PRIOR, simulator, X_OBS, n_sims=1000, random_state=0
+        ExactFocused(scale), PRIOR, simulator, X_OBS, n_simulations=1000, random_state=0
     )
     p_values = result.uniformity_test()["ks_pvalue"].to_numpy()
     if calibrated:
@@ -361,10 +361,10 @@ def test_truncated_sbc_accepts_the_exact_posterior_only(scale, calibrated):
 
 def test_truncated_sbc_draws_from_the_focus_region(focused):
     # The estimator's own focus is the default observation.
-    result = truncated_sbc(focused, PRIOR, simulator, n_sims=200, random_state=0)
+    result = truncated_sbc(focused, PRIOR, simulator, n_simulations=200, random_state=0)
     assert result.ranks.shape == (200, 2)
     with pytest.raises(ValueError, match="no focus_"):
-        truncated_sbc(ExactFocused(), PRIOR, simulator, n_sims=10)
+        truncated_sbc(ExactFocused(), PRIOR, simulator, n_simulations=10)
 
 
 class LocallyExact(ExactFocused):
@@ -382,7 +382,9 @@ class LocallyExact(ExactFocused):
 def test_truncated_sbc_tests_only_near_the_focus():
     # Plain SBC sees the far-away miscalibration; the truncated one does not.
     local = LocallyExact()
-    plain = sbc(local, PRIOR, simulator, n_sims=1000, random_state=0)
+    plain = sbc(local, PRIOR, simulator, n_simulations=1000, random_state=0)
     assert (plain.uniformity_test()["ks_pvalue"].to_numpy() < 1e-6).all()
-    focused = truncated_sbc(local, PRIOR, simulator, X_OBS, n_sims=1000, random_state=0)
+    focused = truncated_sbc(
+        local, PRIOR, simulator, X_OBS, n_simulations=1000, random_state=0
+    )
     assert (focused.uniformity_test()["ks_pvalue"].to_numpy() > 1e-3).all()

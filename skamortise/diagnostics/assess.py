@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from .._checks import check_alpha
+from .._deprecation import DEPRECATED, renamed_argument
 from ._readers import (
     as_parameters,
     draw_seed,
@@ -23,7 +24,9 @@ from ._readers import (
     posterior_samples,
     quantile_level_index,
     quantile_outputs,
-    replicate_counts,
+)
+from ._readers import (
+    replicate_counts as replicate_counts_of,
 )
 from .assessment import Assessment, resolve_loss
 
@@ -87,9 +90,10 @@ def assess(
     alpha: float = 0.05,
     n_samples: int = 500,
     parameter_names: Sequence[str] | None = None,
-    n_replicates=None,
+    replicate_counts=None,
     posterior_moments: bool = True,
     random_state=None,
+    n_replicates=DEPRECATED,
 ) -> Assessment:
     """Point estimates, credible intervals and posterior moments on a test set.
 
@@ -114,7 +118,7 @@ def assess(
         ``sample``.
     parameter_names : sequence of str, default=None
         Names of the parameters; overrides the columns of a DataFrame ``y_test``.
-    n_replicates : int or array-like of shape (n_datasets,), default=None
+    replicate_counts : int or array-like of shape (n_datasets,), default=None
         Replicate count of each test data set. By default it is read from
         ``X_test``: each array's length for a list, the second axis of a 3-D array,
         none (NaN) otherwise. Pass it for layouts where the number of axes does not
@@ -128,6 +132,8 @@ def assess(
         sampling is slow (MCMC).
     random_state : int, RandomState instance or None, default=None
         Seeds the posterior draws.
+    n_replicates : int or array-like of shape (n_datasets,)
+        Deprecated alias of ``replicate_counts``.
 
     Returns
     -------
@@ -174,7 +180,12 @@ def assess(
         raise ValueError(
             f"X_test holds {n_datasets(X_test)} data sets but y_test holds {n}."
         )
-    counts = replicate_counts(X_test, n_replicates)
+    counts = replicate_counts_of(
+        X_test,
+        renamed_argument(
+            "assess", "n_replicates", "replicate_counts", n_replicates, replicate_counts
+        ),
+    )
     rng = check_random_state(random_state)
 
     frames = []

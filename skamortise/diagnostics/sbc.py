@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._deprecation import DEPRECATED, renamed_argument
 from ..simulation import simulate
 from ._readers import (
     as_parameters,
@@ -53,7 +54,7 @@ def sbc_ranks(
         quantile estimator with ``predict_quantiles(X)`` and ``quantiles_``.
     X : array-like or list of array-like
         Simulated data, one data set per row of ``y``.
-    y : array-like of shape (n_sims, n_parameters) or (n_sims,)
+    y : array-like of shape (n_datasets, n_parameters) or (n_datasets,)
         The parameters that generated ``X``; a DataFrame names them.
     n_posterior_samples : int, default=100
         ``L``, posterior draws per data set; ranks lie in ``{0, ..., L}``.
@@ -135,7 +136,7 @@ def sbc(
     estimator,
     prior,
     simulator,
-    n_sims: int = 1000,
+    n_simulations: int = 1000,
     n_posterior_samples: int = 100,
     *,
     n_replicates: int | Sequence[int] | None = None,
@@ -143,10 +144,11 @@ def sbc(
     parameter_names: Sequence[str] | None = None,
     batch_size: int | None = None,
     random_state=None,
+    n_sims=DEPRECATED,
 ) -> SBCResult:
     """Simulation-based calibration: simulate from the prior, then rank the truths.
 
-    Draws ``n_sims`` parameters from ``prior`` and one data set for each from
+    Draws ``n_simulations`` parameters from ``prior`` and one data set for each from
     ``simulator`` (with :func:`skamortise.simulate`, the path of training data), and
     ranks each true parameter among ``n_posterior_samples``
     posterior draws (see :func:`sbc_ranks`).
@@ -164,7 +166,7 @@ def sbc(
     simulator : callable
         ``simulator(theta, rng, **simulator_kwargs)`` returning one data set per row
         of ``theta`` (2-D, 3-D replicated, or a list for ragged data).
-    n_sims : int, default=1000
+    n_simulations : int, default=1000
         Number of simulations.
     n_posterior_samples : int, default=100
         ``L``, posterior draws per simulation.
@@ -180,6 +182,8 @@ def sbc(
         Data sets sampled at once (all by default).
     random_state : int, RandomState instance or None, default=None
         Seeds the simulations and the posterior draws.
+    n_sims : int
+        Deprecated alias of ``n_simulations``.
 
     Returns
     -------
@@ -212,16 +216,19 @@ def sbc(
     ...         rng = np.random.default_rng(random_state)
     ...         z = rng.standard_normal((len(X), n_samples, 1))
     ...         return X[:, None, :] / 2 + np.sqrt(0.5) * z
-    >>> result = sbc(ExactPosterior(), prior, simulator, n_sims=500,
+    >>> result = sbc(ExactPosterior(), prior, simulator, n_simulations=500,
     ...              random_state=0)
     >>> result.ranks.shape
     (500, 1)
     """
+    n_simulations = renamed_argument(
+        "sbc", "n_sims", "n_simulations", n_sims, n_simulations
+    )
     rng = check_random_state(random_state)
     X, y = simulate(
         prior,
         simulator,
-        n_sims,
+        n_simulations,
         n_replicates=n_replicates,
         simulator_kwargs=simulator_kwargs,
         random_state=draw_seed(rng),

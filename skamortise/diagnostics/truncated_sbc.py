@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from sklearn.utils import check_random_state
 
+from .._deprecation import DEPRECATED, renamed_argument
 from ..sequential import FocusWarning, TruncatedPrior
 from ._readers import draw_seed
 from .sbc import sbc
@@ -31,7 +32,7 @@ def truncated_sbc(
     prior,
     simulator,
     X_observed=None,
-    n_sims: int = 1000,
+    n_simulations: int = 1000,
     n_posterior_samples: int = 100,
     *,
     quantile: float = 1e-4,
@@ -39,6 +40,7 @@ def truncated_sbc(
     parameter_names: Sequence[str] | None = None,
     batch_size: int | None = None,
     random_state=None,
+    n_sims=DEPRECATED,
 ) -> SBCResult:
     """SBC with parameters from the prior truncated to the posterior's region.
 
@@ -53,7 +55,7 @@ def truncated_sbc(
         ``simulator(theta, rng, **simulator_kwargs)``.
     X_observed : array-like, default=None
         The observed data set; None uses the estimator's ``focus_``.
-    n_sims : int, default=1000
+    n_simulations : int, default=1000
         Simulations from the truncated prior.
     n_posterior_samples : int, default=100
         Posterior draws per simulation.
@@ -67,6 +69,8 @@ def truncated_sbc(
         Data sets sampled at once (all by default).
     random_state : int, RandomState instance or None, default=None
         Seeds the region, the simulations and the posterior draws.
+    n_sims : int
+        Deprecated alias of ``n_simulations``.
 
     Returns
     -------
@@ -93,7 +97,7 @@ def truncated_sbc(
     ...     def log_prob(self, X, theta):
     ...         return -((theta - np.asarray(X) / 2) ** 2).sum(axis=1)
     >>> result = truncated_sbc(ExactPosterior(), prior, simulator, [[2.0]],
-    ...                        n_sims=300, random_state=0)
+    ...                        n_simulations=300, random_state=0)
     >>> result.ranks.shape
     (300, 1)
     """
@@ -104,6 +108,9 @@ def truncated_sbc(
                 "X_observed is None and the estimator has no focus_ (it was not "
                 "fitted with fit_sequential); pass the observed data set."
             )
+    n_simulations = renamed_argument(
+        "truncated_sbc", "n_sims", "n_simulations", n_sims, n_simulations
+    )
     rng = check_random_state(random_state)
     truncated = TruncatedPrior.from_estimator(
         estimator,
@@ -119,7 +126,7 @@ def truncated_sbc(
             estimator,
             truncated,
             simulator,
-            n_sims,
+            n_simulations,
             n_posterior_samples,
             simulator_kwargs=simulator_kwargs,
             parameter_names=parameter_names,

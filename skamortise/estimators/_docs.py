@@ -80,7 +80,11 @@ default="auto"
 
 FITTED_ATTRIBUTES = """\
     network_ : torch.nn.Module
-        The trained network (summary network and head), in float64.
+        The trained network (data standardisation, summary network and head), in
+        float64.
+    x_loc_, x_scale_ : ndarray
+        Location and scale of the training data (per feature, or one value for
+        grids), read from the network's first module, which standardises ``X``.
     n_features_in_ : int
         Features per data set (per replicate for replicated data, per time step,
         i.e. channels, for series).

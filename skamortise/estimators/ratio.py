@@ -6,17 +6,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy import stats
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import inference
 from .._base import BaseNeuralEstimator
-from .._checks import check_n_samples
+from .._checks import check_alpha, check_n_samples, check_parameter_values
 from .._runtime import torch_generator, with_thread_limit
 from .._seeds import draw_seed
-from ..inference import prior_log_density, sample_log_density
+from ..inference.ratio import (
+    LogRatioFunction,
+    box_maximum,
+    map_estimate,
+    profile_intervals,
+    sample_posterior,
+    simple_lr_test,
+)
 from ..losses import RATIO_LOSSES
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
@@ -42,28 +47,6 @@ _LOSS_DEFAULTS = {
 }
 _LOSS_ARGUMENTS = {"lambda": "lambda_"}
 _EVALUATION_DRAWS = 8
-# Starts per data set for maximum likelihood / MAP (shared by every data set).
-_N_STARTS = 8
-_START_SEED = 0
-
-
-class LogRatioFunction:
-    """``theta (n, k, p) -> log r(X_i, theta) (n, k)`` for fixed data sets ``X``.
-
-    Returned by :meth:`NeuralRatioEstimator.log_ratio_function`; the summaries of
-    the data sets are computed once, at construction.
-    """
-
-    def __init__(self, head, summary, parameter_map):
-        self._head, self.summary, self._map = head, summary, parameter_map
-
-    @property
-    def n_datasets(self) -> int:
-        """Number of data sets."""
-        return len(self.summary)
-
-    def __call__(self, theta: torch.Tensor) -> torch.Tensor:
-        return self._head(self.summary, self._map.inv(theta))
 
 
 class NeuralRatioEstimator(
@@ -243,20 +226,12 @@ class NeuralRatioEstimator(
     def _after_fit(self, training):
         if not (self.warm_start and hasattr(self, "support_")):
             low, high = training.parameter_range
-            lower = np.nanmax([low, self._bound(0)], axis=0)
-            upper = np.nanmin([high, self._bound(1)], axis=0)
-            self.support_ = np.vstack([lower, upper])
+            bounds = self.parameter_transform_
+            if bounds is not None:
+                low = np.maximum(low, bounds.lower.numpy())
+                high = np.minimum(high, bounds.upper.numpy())
+            self.support_ = np.vstack([low, high])
         self.proposal_ = training.proposal
-
-    def _bound(self, side: int) -> np.ndarray:
-        if self.parameter_transform_ is None:
-            return np.full(self.n_parameters_, np.nan)
-        bound = (
-            self.parameter_transform_.lower
-            if side == 0
-            else self.parameter_transform_.upper
-        ).numpy()
-        return np.where(np.isfinite(bound), bound, np.nan)
 
     # -- the log ratio --------------------------------------------------------------
     def _log_ratio_fn(self, summary: torch.Tensor) -> LogRatioFunction:
@@ -265,8 +240,7 @@ class NeuralRatioEstimator(
         )
 
     def _summary_tensor(self, X):
-        data = self._prepare(X)
-        return self._summaries(data)
+        return self._summaries(self._prepare(X))
 
     @with_thread_limit
     def log_ratio_function(self, X) -> LogRatioFunction:
@@ -311,21 +285,7 @@ class NeuralRatioEstimator(
         log_ratio : ndarray of shape (n_datasets,) or (n_datasets, k)
         """
         summary = self._summary_tensor(X)
-        theta = np.array(y, dtype=np.float64)
-        if theta.ndim == 1 and self.n_parameters_ == 1:
-            theta = theta[:, None]
-        if (
-            theta.ndim not in (2, 3)
-            or theta.shape[-1] != self.n_parameters_
-            or len(theta) != len(summary)
-        ):
-            raise ValueError(
-                f"y must have shape (n_datasets, {self.n_parameters_}) or (n_datasets, "
-                f"k, {self.n_parameters_}) with n_datasets={len(summary)}; got "
-                f"{theta.shape}."
-            )
-        if not np.isfinite(theta).all():
-            raise ValueError("y contains NaN or infinity.")
+        theta = check_parameter_values(y, len(summary), self.n_parameters_)
         values = torch.as_tensor(theta).to(summary)
         single = values.ndim == 2
         with torch.no_grad():
@@ -333,20 +293,9 @@ class NeuralRatioEstimator(
         return out[:, 0].cpu().numpy() if single else out.cpu().numpy()
 
     # -- posterior sampling ---------------------------------------------------------
-    def _target(self, summary, prior):
-        if prior is None:
-            prior = self.proposal_
-        log_prior, differentiable = prior_log_density(prior)
-        log_ratio = self._log_ratio_fn(summary)
-
-        def log_fn(theta):
-            return log_prior(theta) + log_ratio(theta)
-
-        return log_fn, differentiable
-
-    def _box(self, like):
-        lower, upper = (torch.as_tensor(b).to(like) for b in self.support_)
-        return lower, upper
+    def _box(self, like) -> tuple[torch.Tensor, torch.Tensor]:
+        """``support_`` as tensors of ``like``'s dtype and device."""
+        return tuple(torch.as_tensor(b).to(like) for b in self.support_)
 
     @with_thread_limit
     def sample(
@@ -405,40 +354,24 @@ class NeuralRatioEstimator(
         info : object
             Only with ``return_info=True``.
         """
-        if method not in ("mcmc", "importance", "grid"):
-            raise ValueError(
-                f"method must be 'mcmc', 'importance' or 'grid'; got {method!r}."
-            )
         n_samples = check_n_samples(n_samples)
         summary = self._summary_tensor(X)
-        log_fn, _ = self._target(summary, prior)
-        seed = draw_seed(random_state)
-        generator = torch_generator(seed)
-        lower, upper = self._box(summary)
-        samples, info = sample_log_density(
-            log_fn,
-            lower,
-            upper,
+        samples, info = sample_posterior(
+            self._log_ratio_fn(summary),
+            self.proposal_ if prior is None else prior,
+            *self._box(summary),
             len(summary),
             n_samples,
             method=method,
             n_chains=n_chains,
             warmup=warmup,
             thin=thin,
-            generator=generator,
+            generator=torch_generator(draw_seed(random_state)),
         )
-        samples = np.asarray(samples, dtype=np.float64)
         output = self._output_samples(samples, X)
         return (output, info) if return_info else output
 
     # -- point estimates and frequentist inference ----------------------------------
-    def _maximise(self, log_fn, summary):
-        lower, upper = self._box(summary)
-        gen = torch_generator(_START_SEED)
-        u = torch.rand(1, _N_STARTS, len(lower), generator=gen, dtype=torch.float64)
-        starts = (lower + (upper - lower) * u.to(lower)).expand(len(summary), -1, -1)
-        return inference.maximize(log_fn, starts, bounds=(lower, upper))
-
     @with_thread_limit
     def predict(self, X):
         """Maximum likelihood estimate (maximising the log ratio) on ``support_``.
@@ -453,7 +386,8 @@ class NeuralRatioEstimator(
         y_pred : ndarray of shape (n_datasets, n_parameters) or (n_datasets,)
         """
         summary = self._summary_tensor(X)
-        theta, _ = self._maximise(self._log_ratio_fn(summary), summary)
+        log_fn = self._log_ratio_fn(summary)
+        theta, _ = box_maximum(log_fn, *self._box(summary), len(summary))
         return self._output_estimates(np.asarray(theta, dtype=np.float64), X)
 
     @with_thread_limit
@@ -472,13 +406,12 @@ class NeuralRatioEstimator(
         y_pred : ndarray of shape (n_datasets, n_parameters) or (n_datasets,)
         """
         summary = self._summary_tensor(X)
-        log_fn, differentiable = self._target(summary, prior)
-        if not differentiable:
-            raise TypeError(
-                "predict_map needs a torch.distributions prior (its "
-                "gradient is used); sample() accepts any prior."
-            )
-        theta, _ = self._maximise(log_fn, summary)
+        theta = map_estimate(
+            self._log_ratio_fn(summary),
+            self.proposal_ if prior is None else prior,
+            *self._box(summary),
+            len(summary),
+        )
         return self._output_estimates(np.asarray(theta, dtype=np.float64), X)
 
     @with_thread_limit
@@ -501,17 +434,9 @@ class NeuralRatioEstimator(
         pvalue : ndarray of shape (n_datasets,)
         """
         summary = self._summary_tensor(X)
-        y0 = np.array(
-            np.broadcast_to(
-                np.asarray(y0, dtype=np.float64), (len(summary), self.n_parameters_)
-            )
+        return simple_lr_test(
+            self._log_ratio_fn(summary), y0, *self._box(summary), len(summary)
         )
-        log_fn = self._log_ratio_fn(summary)
-        _, best = self._maximise(log_fn, summary)
-        with torch.no_grad():
-            null = log_fn(torch.as_tensor(y0).to(summary)[:, None])[:, 0].cpu().numpy()
-        statistic = np.maximum(2 * (np.asarray(best) - null), 0.0)
-        return statistic, stats.chi2.sf(statistic, df=self.n_parameters_)
 
     @with_thread_limit
     def confidence_interval(self, X, alpha=0.05):
@@ -528,18 +453,11 @@ class NeuralRatioEstimator(
         -------
         interval : ndarray of shape (n_datasets, n_parameters, 2)
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         summary = self._summary_tensor(X)
-        log_fn = self._log_ratio_fn(summary)
-        theta_hat, _ = self._maximise(log_fn, summary)
-        bounds = self._box(summary)
-        out = np.empty((len(summary), self.n_parameters_, 2))
-        for j in range(self.n_parameters_):
-            result = inference.profile_interval(
-                log_fn, theta_hat, j, alpha, bounds=bounds
-            )
-            out[:, j, 0], out[:, j, 1] = result.lower, result.upper
+        out = profile_intervals(
+            self._log_ratio_fn(summary), *self._box(summary), len(summary), alpha
+        )
         return self._output_levels(out, X, ["lower", "upper"], "bound")
 
     @with_thread_limit

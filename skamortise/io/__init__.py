@@ -10,15 +10,20 @@ else (a custom summary network or loss) must be passed to :func:`load` by the us
 Parameters are validated before anything is built, and a network is rebuilt under a
 size limit set by its saved weights, which it must match exactly.
 
-Format (version 1)::
+Format (version 2)::
 
-    {"format": "skamortise", "format_version": 1, "skamortise_version": "...",
+    {"format": "skamortise", "format_version": 2, "skamortise_version": "...",
      "estimator": "<JSON tree of the estimator>", "tensors": {"<key>": Tensor, ...}}
 
 The JSON tree encodes an estimator as ``{"__estimator__": "module:Class", "params":
 {...}, "attributes": {...}}``; arrays as ``{"__ndarray__": [...], "dtype": "...",
 "shape": [...]}``; classes and functions as ``{"__callable__": "module:qualname"}``;
 network weights as ``{"__state_dict__": "<key prefix>"}`` pointing into ``tensors``.
+
+Version 2 keeps the data's standardisation in the network's weights (the buffers
+``standardise.loc`` and ``standardise.scale``); version 1 kept it in the fitted
+attributes ``x_loc_`` and ``x_scale_``, and version 1 files are read by moving them
+there (``_migrations.py``).
 """
 
 from __future__ import annotations
@@ -31,9 +36,7 @@ import torch
 
 from .._saving import FORMAT, FORMAT_VERSION, save
 from ._decode import Decoder
-
-# Migrations from older format versions: {old_version: function(archive) -> archive}.
-MIGRATIONS: dict = {}
+from ._migrations import MIGRATIONS
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -97,7 +100,11 @@ def load(path, *, custom_objects: dict | None = None, device: str = "cpu"):
                 f"{path} has format version {version}, which this skamortise (format "
                 f"version {FORMAT_VERSION}) can no longer read."
             )
-        archive, version = MIGRATIONS[version](archive), version + 1
+        try:
+            archive = MIGRATIONS[version](archive)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+        version += 1
     tensors, tree = archive.get("tensors"), archive.get("estimator")
     if not (
         isinstance(tensors, dict)

@@ -6,6 +6,7 @@ from .deepset import DeepSet
 from .mlp import MLP
 from .network import AmortisedNetwork
 from .recurrent import RNN
+from .standardise import Standardise
 from .tcn import TCN
 from .transformer import SeriesTransformer
 
@@ -19,6 +20,7 @@ __all__ = [
     "SeriesTransformer",
     "SERIES_NETWORKS",
     "AmortisedNetwork",
+    "Standardise",
     "build_summary_network",
     "is_series_network",
 ]

@@ -7,13 +7,16 @@ from torch import nn
 
 
 class AmortisedNetwork(nn.Module):
-    """A summary network ``S(Z)`` followed by a family-specific head.
+    """Standardisation, a summary network ``S(Z)`` and a family-specific head.
 
-    The head receives the summary (and, for ratio estimators, the parameters); what
-    it returns depends on the family: point estimates, quantiles, a distribution or a
-    logit. Families call :meth:`summarise` and ``head`` themselves. Set-level
-    covariates, when the network has a ``covariates`` module, are standardised by it
-    and appended to the learned summary: the head sees both.
+    The data are standardised by the ``standardise`` module (a
+    :class:`~skamortise.nn.standardise.Standardise`, or None for data given
+    standardised) and cast to the network's dtype before the summary network reads
+    them. The head receives the summary (and, for ratio estimators, the
+    parameters); what it returns depends on the family: point estimates, quantiles,
+    a distribution or a logit. Families call :meth:`summarise` and ``head``
+    themselves. Set-level covariates, when the network has a ``covariates`` module,
+    are standardised by it and appended to the learned summary: the head sees both.
     """
 
     def __init__(
@@ -21,8 +24,10 @@ class AmortisedNetwork(nn.Module):
         summary: nn.Module,
         head: nn.Module,
         covariates: nn.Module | None = None,
+        standardise: nn.Module | None = None,
     ):
         super().__init__()
+        self.standardise = standardise
         self.summary = summary
         self.head = head
         self.covariates = covariates
@@ -37,6 +42,8 @@ class AmortisedNetwork(nn.Module):
         mask: torch.Tensor | None = None,
         covariates: torch.Tensor | None = None,
     ):
+        if self.standardise is not None:
+            x = self._standardised(x, mask)
         # Only ragged data carries a mask; user networks for 2-D data take one input.
         summary = self.summary(x) if mask is None else self.summary(x, mask)
         if (covariates is None) != (self.covariates is None):
@@ -47,6 +54,18 @@ class AmortisedNetwork(nn.Module):
         if covariates is None:
             return summary
         return torch.cat([summary, self.covariates(covariates)], dim=-1)
+
+    def _standardised(self, x: torch.Tensor, mask: torch.Tensor | None):
+        dtype = next(self.parameters()).dtype
+        z = self.standardise(x, mask).to(dtype)
+        if torch.isinf(z).any():  # NaN is a missing value, validated already
+            largest = x.abs().nan_to_num(0.0).max()
+            raise ValueError(
+                "X has values too large for the network after standardisation by "
+                f"the training data's scale (|X| up to {float(largest):.3g}); such "
+                "data lie far outside what the estimator was trained on."
+            )
+        return z
 
     def forward(
         self,

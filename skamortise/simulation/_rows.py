@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .._deprecation import DEPRECATED, renamed_argument
 from ..covariates import WithCovariates
 
 # How many failing parameter rows an error message lists.
@@ -41,7 +42,15 @@ def _rows(data, n: int) -> list:
     return rows
 
 
-def simulate_data(simulator, theta: np.ndarray, rng, n_replicates=None, kwargs=None):
+def simulate_data(
+    simulator,
+    theta: np.ndarray,
+    rng,
+    replicate_counts=None,
+    kwargs=None,
+    *,
+    n_replicates=DEPRECATED,
+):
     """Simulate one data set per row of ``theta`` as a list of arrays.
 
     Parameters
@@ -52,11 +61,16 @@ def simulate_data(simulator, theta: np.ndarray, rng, n_replicates=None, kwargs=N
         Parameter rows.
     rng : numpy.random.Generator
         The random stream handed to the simulator.
-    n_replicates : None, int or array of int, default=None
-        None passes no ``n_replicates`` keyword; an int passes it; an array holds one
-        count per row, and rows sharing a count are simulated in one call.
+    replicate_counts : None, int or array of int, default=None
+        The replicate count of each row, passed as the simulator's ``n_replicates``
+        keyword: None passes no keyword; an int is every row's count; an array
+        holds one count per row, and rows sharing a count are simulated in one
+        call. (:func:`simulate`'s ``n_replicates`` differs: a sequence there is
+        what counts are drawn from.)
     kwargs : dict, default=None
         Further keywords for the simulator.
+    n_replicates : None, int or array of int
+        Deprecated alias of ``replicate_counts``.
 
     Returns
     -------
@@ -73,10 +87,17 @@ def simulate_data(simulator, theta: np.ndarray, rng, n_replicates=None, kwargs=N
     >>> [x.shape for x in rows]
     [(2, 1), (5, 1), (2, 1)]
     """
+    replicate_counts = renamed_argument(
+        "simulate_data",
+        "n_replicates",
+        "replicate_counts",
+        n_replicates,
+        replicate_counts,
+    )
     kwargs = dict(kwargs or {})
-    if n_replicates is None:
+    if replicate_counts is None:
         return _rows(simulator(theta, rng, **kwargs), len(theta))
-    counts = np.broadcast_to(np.asarray(n_replicates), (len(theta),))
+    counts = np.broadcast_to(np.asarray(replicate_counts), (len(theta),))
     rows = [None] * len(theta)
     for m in np.unique(counts):
         index = np.flatnonzero(counts == m)

@@ -156,9 +156,11 @@ def fmt(value) -> str:
 
 
 def table(rows) -> list[str]:
-    keys = list(rows[0])
+    keys = list(dict.fromkeys(k for row in rows for k in row))  # older runs: fewer
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(fmt(row[k]) for k in keys) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(fmt(row.get(k, "")) for k in keys) + " |" for row in rows
+    ]
     return lines
 
 
@@ -176,7 +178,10 @@ def render(results: dict, machine_line: str) -> str:
         "",
         "One network per row of the first table, trained across lengths 50..200 "
         "(fresh simulations every epoch, a length drawn uniformly per series), "
-        f"evaluated on {n_test:,} held-out series per length.",
+        f"evaluated on {n_test:,} held-out series per length. risk_ratio_se is "
+        "the Monte Carlo s.e. of the risk ratio (the excess loss over the exact "
+        "posterior mean's, paired by series); a 90% coverage has a s.e. of "
+        f"{100 * np.sqrt(0.09 / n_test):.1f} points.",
         "",
         "| network | family | encoder, activation | sims/epoch | epochs (best) "
         "| train wall s | train CPU s | load |",

@@ -24,6 +24,7 @@ from skamortise.nn import (
     build_summary_network,
     is_series_network,
 )
+from skamortise.nn._masked import EPS
 
 # Tiny encoders per name: tests check behaviour, benchmarks check accuracy.
 TINY = {
@@ -136,15 +137,59 @@ def test_padding_changes_nothing(name):
     torch.testing.assert_close(batch, alone, rtol=1e-10, atol=1e-12)
 
 
+def encoder_input(net, x, mask=None):
+    """What ``net``'s encoder reads for series ``x``."""
+    seen = {}
+
+    def spy(x, mask, weights):
+        seen["x"] = x
+        return type(net).encode(net, x, mask, weights)
+
+    net.encode = spy
+    with torch.no_grad():
+        net(x, mask)
+    return seen["x"]
+
+
+def mlp_input(net, x):
+    """The features ``net`` passes to its MLP: encoded series, moments, length."""
+    seen = []
+    hook = net.mlp.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    net(x)
+    hook.remove()
+    return seen[0]
+
+
+@pytest.mark.parametrize("name", sorted(SERIES_NETWORKS))
+def test_encoder_sees_the_centred_and_the_rms_scaled_series(name):
+    # Two views per channel: centred and scaled by the series' own mean and sd, and
+    # scaled by its own root mean square only (a random walk is far from centred, so
+    # the views differ); padding zero. EPS is the floor both scales carry.
+    arrays = series(3, [9, 4, 9], n_channels=2, seed=3)
+    x, mask = padded(arrays)
+    seen = encoder_input(network(name, 2), x, mask)
+    assert seen.shape == (3, 9, 4)
+    for i, a in enumerate(map(torch.tensor, arrays)):
+        sd = (a.var(dim=0, unbiased=False) + EPS**2).sqrt()
+        rms = (a.pow(2).mean(dim=0) + EPS**2).sqrt()
+        expected = torch.cat([(a - a.mean(dim=0)) / sd, a / rms], dim=1)
+        torch.testing.assert_close(seen[i, : len(a)], expected, rtol=1e-12, atol=1e-12)
+        assert (seen[i, len(a) :] == 0).all()
+    raw = encoder_input(network(name, 2, standardise=False), x, mask)
+    torch.testing.assert_close(raw, x, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("name", sorted(SERIES_NETWORKS))
 def test_the_order_of_time_steps_matters(name):
-    # Not a set network: shuffling the steps of a series changes its summary (the
-    # length, mean and sd, which a set network would also see, stay the same).
+    # Not a set network: shuffling the steps of a series changes what its encoder
+    # makes of it (the length, mean and sd, which a set network would also see,
+    # stay the same). Read before the MLP, whose ReLU outputs may all be 0 for a
+    # series at a random initialisation.
     net = network(name)
     x = torch.tensor(np.stack(series(3, 30, seed=2)))
     shuffled = x[:, torch.randperm(30, generator=torch.Generator().manual_seed(0))]
     with torch.no_grad():
-        change = (net(x) - net(shuffled)).abs().amax(dim=1)
+        change = (mlp_input(net, x) - mlp_input(net, shuffled)).abs().amax(dim=1)
     assert (change > 1e-4).all()
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._masked import standardise_sets
+from ._masked import EPS, masked_mean, standardise_sets
 from .mlp import MLP
 
 # numpydoc fragments shared by the series networks' docstrings.
@@ -22,8 +22,9 @@ FRAME_PARAMETERS = """\
     activation : str, default="relu"
         Activation of that MLP{also}.
     standardise : bool, default=True
-        Standardise each series by its own per-channel mean and standard deviation
-        (both appended to the features).
+        Show the encoder each series in two views, per channel: centred and scaled
+        by its own mean and standard deviation (both appended to the features),
+        and scaled by its own root mean square only (see :class:`SeriesNetwork`).
     max_length : int or None, default=None
         The longest training series, the scale of the linear length feature."""
 
@@ -37,13 +38,19 @@ FRAME_ATTRIBUTES = """\
 class SeriesNetwork(nn.Module):
     """Standardise each series, encode it, append its length, map by an MLP.
 
-    A subclass supplies the encoder: ``encode(x, mask, weights)`` maps standardised
-    series ``x (n, T, C)`` (padding zeroed) to ``(n, encoded_features)``, reading only
+    A subclass supplies the encoder, built for ``input_channels`` channels:
+    ``encode(x, mask, weights)`` maps standardised series ``x (n, T,
+    input_channels)`` (padding zeroed) to ``(n, encoded_features)``, reading only
     the observed time steps. This frame adds what every series network needs:
 
-    - each series centred and scaled per channel by its own mean and standard
-      deviation over its observed steps, which are then appended (so no
-      information is lost and the encoder works on one scale);
+    - each series shown to the encoder in two views, both on one scale: centred
+      and scaled per channel by its own mean and standard deviation over its
+      observed steps (which are appended, so no information is lost), and scaled
+      by its own root mean square only. The second keeps what centring hides: a
+      series about a known level (zero, after the estimator's standardisation)
+      has its lagged products there as they are, e.g. ``sum x_t x_{t-1} / sum
+      x_t^2``, the statistic of an autoregression, as one average, which from
+      the centred view needs the mean and a division;
     - the length ``T_i`` as ``log T_i`` and ``T_i / max_length``, as the DeepSet
       sees its replicate count, so one network serves every length;
     - an MLP from these features to the summary.
@@ -64,7 +71,8 @@ class SeriesNetwork(nn.Module):
     activation : str
         Activation of the MLP.
     standardise : bool
-        Whether each series is standardised by its own moments (appended).
+        Whether each series is standardised by its own moments (appended), in
+        two views; the encoder then reads ``input_channels = 2 n_channels``.
     max_length : int or None
         Scale of the linear length feature (the longest training series, stored
         as a buffer); None appends ``log T`` only.
@@ -86,6 +94,8 @@ class SeriesNetwork(nn.Module):
             raise ValueError(f"n_channels must be a positive int; got {n_channels!r}.")
         self.n_channels = n_channels
         self.standardise = bool(standardise)
+        # What the encoder reads: two views of each channel when standardised.
+        self.input_channels = n_channels * (2 if self.standardise else 1)
         extra = 1 + (2 * n_channels if self.standardise else 0)
         if max_length is not None:
             if not max_length >= 1:
@@ -124,8 +134,9 @@ class SeriesNetwork(nn.Module):
         weights = mask.unsqueeze(-1).to(x.dtype)
         parts = []
         if self.standardise:
-            x, moments = standardise_sets(x, weights)
-            x = x * weights  # padding back to zero
+            centred, moments = standardise_sets(x, weights)
+            rms = (masked_mean(x**2, weights) + EPS**2).sqrt()
+            x = torch.cat([centred, x / rms.unsqueeze(1)], dim=2) * weights
             parts.append(moments)
         length = weights.sum(dim=1)
         parts.append(length.log())

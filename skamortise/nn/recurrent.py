@@ -89,7 +89,9 @@ class RNN(SeriesNetwork):
             standardise,
             max_length,
         )
-        self.rnn = _CELLS[cell](n_channels, hidden_size, num_layers, batch_first=True)
+        self.rnn = _CELLS[cell](
+            self.input_channels, hidden_size, num_layers, batch_first=True
+        )
 
     def encode(
         self, x: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor

@@ -102,7 +102,7 @@ class TCN(SeriesNetwork):
             standardise,
             max_length,
         )
-        widths = (n_channels, *channels)
+        widths = (self.input_channels, *channels)
         self.blocks = nn.Sequential(
             *(
                 _CausalBlock(widths[i], widths[i + 1], kernel_size, 2**i, activation)

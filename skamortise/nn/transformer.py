@@ -96,7 +96,7 @@ class SeriesTransformer(SeriesNetwork):
         super().__init__(
             n_channels, d_model, hidden_layer_sizes, activation, standardise, max_length
         )
-        self.embed = nn.Linear(n_channels, d_model)
+        self.embed = nn.Linear(self.input_channels, d_model)
         layer = nn.TransformerEncoderLayer(
             d_model,
             nhead,

@@ -200,7 +200,13 @@ class NeuralRatioEstimator(
 
     def _build_head(self, n_summaries, n_parameters):
         return RatioHead(
-            n_summaries, n_parameters, self.hidden_layer_sizes, self.activation
+            n_summaries,
+            n_parameters,
+            self.hidden_layer_sizes,
+            self.activation,
+            bounds=self.parameter_transform_,
+            loc=self.y_loc_,
+            scale=self.y_scale_,
         )
 
     def _loss_options(self) -> tuple[int, dict]:

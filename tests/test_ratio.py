@@ -165,3 +165,46 @@ def test_log_ratio_function_matches_log_ratio_and_is_differentiable(nre):
     exact = (X_OBS - grid[None, :]) / SD**2
     near = np.abs(X_OBS - grid[None, :]) < 1.0
     assert np.abs(slope - exact)[near].max() < 1.5
+
+
+def test_default_classifier_is_piecewise_linear(nre):
+    # ReLU units form the sharp ridges of a narrow likelihood with fewer units than
+    # smooth ones (two moons, benchmarks/results/nre.md); the fixture uses defaults.
+    kinds = {type(m) for m in nre.network_.head.modules()}
+    assert torch.nn.ReLU in kinds
+    assert not kinds & {torch.nn.SiLU, torch.nn.GELU}
+
+
+def test_ratio_head_sees_bounded_parameters_on_their_linear_scale():
+    # One linear layer: the logit is affine in whatever the head feeds it. With
+    # bounds it must be affine in theta itself, not in the bounds' logit of theta.
+    from skamortise.distributions import BoundsTransform
+    from skamortise.nn.heads import RatioHead
+
+    bounds = BoundsTransform([-1.0], [1.0])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        head = RatioHead(1, 1, (), bounds=bounds, loc=[0.1], scale=[1.8]).double()
+    theta = torch.linspace(-0.95, 0.95, 21, dtype=torch.float64)[:, None]
+    z = (bounds.inv(theta) - 0.1) / 1.8
+    with torch.no_grad():
+        logit = head(torch.zeros(1, 1, dtype=torch.float64), z[None])[0]
+    second_difference = logit[2:] - 2 * logit[1:-1] + logit[:-2]
+    assert float(second_difference.abs().max()) < 1e-12
+    assert float((logit[1:] - logit[:-1]).abs().min()) > 1e-6  # not constant
+
+
+def test_ratio_head_standardises_parameters_with_their_mapped_moments():
+    from skamortise.distributions import BoundsTransform
+    from skamortise.nn.heads import RatioHead
+
+    bounds = BoundsTransform([-1.0, 0.0], [1.0, np.inf])
+    loc, scale = [0.3, 0.5], [1.8, 0.7]
+    head = RatioHead(1, 2, (4,), bounds=bounds, loc=loc, scale=scale)
+    u = torch.as_tensor(loc) + torch.as_tensor(scale) * torch.randn(
+        400_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    theta = bounds(u)
+    # Monte Carlo error of the mean: sd / sqrt(n), about 1e-3 here; 5 s.e.
+    np.testing.assert_allclose(head.theta_loc, theta.mean(0), atol=5e-3)
+    np.testing.assert_allclose(head.theta_scale, theta.std(0), rtol=5e-3)

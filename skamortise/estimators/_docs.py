@@ -23,7 +23,7 @@ default="auto"
         and outside the pooling).
     activation : str, default="relu"
         Activation of the default networks: "relu", "gelu", "silu", "elu" or "tanh"
-        (the posterior and ratio estimators default to "silu").
+        (the posterior estimator defaults to "silu").
     learning_rate : float, default=1e-3
         Adam's initial learning rate; it halves when the validation loss stalls.
     batch_size : int, default=128

@@ -75,8 +75,9 @@ class NeuralRatioEstimator(
     training should not move the posterior several likelihood widths away from where
     the likelihood peaks.
 
-    The default activation is SiLU rather than ReLU: a smooth log ratio in theta
-    suits the gradient-based MLE/MAP and the samplers. With one vector per data set
+    The default activation is ReLU: a piecewise-linear classifier forms the sharp
+    ridges of a narrow likelihood with fewer units than a smooth one (SiLU, GELU)
+    does. With one vector per data set
     and ``summary_network="auto"`` the classifier takes the standardised data
     directly (no summary network in front); replicated data go through a DeepSet.
 
@@ -146,7 +147,7 @@ class NeuralRatioEstimator(
         summary_network="auto",
         summary_network_kwargs=None,
         hidden_layer_sizes=(64, 64),
-        activation="silu",
+        activation="relu",
         learning_rate=5e-4,
         batch_size=200,
         max_epochs=500,
@@ -182,7 +183,13 @@ class NeuralRatioEstimator(
 
     def _build_head(self, n_summaries, n_parameters):
         return RatioHead(
-            n_summaries, n_parameters, self.hidden_layer_sizes, self.activation
+            n_summaries,
+            n_parameters,
+            self.hidden_layer_sizes,
+            self.activation,
+            bounds=self.parameter_transform_,
+            loc=self.y_loc_,
+            scale=self.y_scale_,
         )
 
     def _loss_options(self) -> tuple[int, dict]:

@@ -32,7 +32,7 @@ _MIN_CHAINS, _MAX_CHAINS = 10, 100
 # thin=None: the draws are redrawn with more thinning (from where the chains ended,
 # after a short re-tuning) while the largest split-R-hat is at least _RHAT_TARGET.
 _RHAT_TARGET = 1.01
-_MAX_THIN = 16
+_MAX_THIN = 32
 # Mixture components: at most _MAX_COMPONENTS, and at least this many effective
 # importance points per free parameter of the mixture, so that EM in many dimensions
 # does not fit noise. Measured with a ratio estimator of the Gaussian linear task (10
@@ -97,7 +97,7 @@ def sample_log_density(
     thin : int or None, default=None
         Keep every ``thin``-th MCMC step. None starts at 1 and, while the largest
         split-R-hat over data sets and parameters is 1.01 or more, draws again from
-        where the chains ended with more thinning (up to 16).
+        where the chains ended with more thinning (up to 32).
     generator : torch.Generator, default=None
         Source of randomness.
 

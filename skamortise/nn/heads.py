@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -62,9 +63,17 @@ class QuantileFunctionHead(nn.Module):
 class RatioHead(nn.Module):
     """Classifier logit ``h(S(Z), theta)``: at the optimum, the log ratio.
 
-    ``forward(summary, theta)`` takes summaries ``(n, s)`` and parameters ``(n, p)`` or
-    ``(n, k, p)`` (``k`` values per data set, e.g. MCMC chains or a grid) and returns
-    logits ``(n,)`` or ``(n, k)``.
+    ``forward(summary, z)`` takes summaries ``(n, s)`` and parameters on the
+    network's scale ``(n, p)`` or ``(n, k, p)`` (``k`` values per data set, e.g. MCMC
+    chains or a grid) and returns logits ``(n,)`` or ``(n, k)``.
+
+    With ``bounds`` (a :class:`~skamortise.distributions.BoundsTransform`) and the
+    standardisation ``loc``, ``scale`` that put the parameters on the network's scale
+    (``theta = bounds(loc + scale * z)``), the classifier sees the parameters on their
+    own linear scale instead, standardised: the log ratio of a narrow likelihood is
+    simplest in ``theta`` (the bounds' logit would bend it). The standardisation's
+    moments are those of ``bounds(loc + scale * N(0, 1))``, by Gauss-Hermite
+    quadrature (the training moments on the network's scale carried over).
     """
 
     def __init__(
@@ -73,8 +82,20 @@ class RatioHead(nn.Module):
         n_parameters: int,
         hidden_layer_sizes=(64, 64),
         activation: str = "relu",
+        bounds=None,
+        loc=None,
+        scale=None,
     ):
         super().__init__()
+        self.bounds = bounds
+        if bounds is not None:
+            loc = torch.as_tensor(loc, dtype=torch.float64)
+            scale = torch.as_tensor(scale, dtype=torch.float64)
+            theta_loc, theta_scale = _mapped_moments(bounds, loc, scale)
+            self.register_buffer("loc", loc)
+            self.register_buffer("scale", scale)
+            self.register_buffer("theta_loc", theta_loc)
+            self.register_buffer("theta_scale", theta_scale)
         self.mlp = MLP(
             in_features + n_parameters,
             hidden_layer_sizes,
@@ -85,6 +106,22 @@ class RatioHead(nn.Module):
     def forward(self, summary: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         if theta.ndim == summary.ndim + 1:
             summary = summary.unsqueeze(-2).expand(*theta.shape[:-1], summary.shape[-1])
-        return self.mlp(torch.cat([summary, theta], dim=-1).flatten(0, -2)).reshape(
-            theta.shape[:-1]
-        )
+        if self.bounds is not None:
+            theta = self.bounds(self.loc + self.scale * theta)
+            theta = (theta - self.theta_loc) / self.theta_scale
+        features = torch.cat([summary, theta], dim=-1)
+        return self.mlp(features.flatten(0, -2)).reshape(theta.shape[:-1])
+
+
+_QUADRATURE_NODES = 32
+
+
+def _mapped_moments(bounds, loc: torch.Tensor, scale: torch.Tensor):
+    """Mean and sd of ``bounds(loc + scale * Z)``, ``Z ~ N(0, 1)`` per coordinate."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_QUADRATURE_NODES)
+    nodes = torch.as_tensor(nodes, dtype=torch.float64)[:, None]
+    weights = torch.as_tensor(weights / weights.sum(), dtype=torch.float64)[:, None]
+    values = bounds(loc + scale * nodes)
+    mean = (weights * values).sum(0)
+    sd = (weights * (values - mean) ** 2).sum(0).sqrt()
+    return mean, sd

@@ -8,6 +8,8 @@ classifier logits to one number (see the section below).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import torch
 
 
@@ -112,3 +114,34 @@ RATIO_LOSSES = {
     "balanced": ratio_balanced,
     "contrastive": ratio_contrastive,
 }
+
+# Parameters from other pairs set against each data set in a training batch, and
+# the other options of each ratio loss (``loss_kwargs`` overrides them).
+RATIO_LOSS_DEFAULTS = {
+    "bce": {"K": 4},
+    "balanced": {"K": 4, "lambda": 100.0},
+    "contrastive": {"K": 9, "gamma": 1.0},
+}
+_RATIO_LOSS_ARGUMENTS = {"lambda": "lambda_"}
+
+
+def ratio_loss_options(loss: str, loss_kwargs: dict | None) -> tuple[int, dict]:
+    """The number of contrasting parameters ``K`` and the keyword arguments of a
+    ratio loss, from its defaults and the user's ``loss_kwargs`` (validated)."""
+    defaults = RATIO_LOSS_DEFAULTS[loss]
+    options = {**defaults, **(loss_kwargs or {})}
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"loss_kwargs for loss={loss!r} accepts {sorted(defaults)}; "
+            f"got {sorted(unknown)}."
+        )
+    k = options.pop("K")
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"loss_kwargs['K'] must be an integer >= 1; got {k!r}.")
+    for name, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, Real) or value <= 0:
+            raise ValueError(
+                f"loss_kwargs[{name!r}] must be a positive number; got {value!r}."
+            )
+    return int(k), {_RATIO_LOSS_ARGUMENTS.get(n, n): v for n, v in options.items()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
@@ -22,7 +20,7 @@ from ..inference.ratio import (
     sample_posterior,
     simple_lr_test,
 )
-from ..losses import RATIO_LOSSES
+from ..losses import RATIO_LOSSES, ratio_loss_options
 from ..nn.heads import RatioHead
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from ._sequential import RatioSequentialMixin
@@ -38,14 +36,6 @@ _TRAINING_PARAMETERS = (
     .replace("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=20")
 )
 
-# Parameters from other pairs set against each data set in a training batch, and
-# the other options of each loss (``loss_kwargs`` overrides them).
-_LOSS_DEFAULTS = {
-    "bce": {"K": 4},
-    "balanced": {"K": 4, "lambda": 100.0},
-    "contrastive": {"K": 9, "gamma": 1.0},
-}
-_LOSS_ARGUMENTS = {"lambda": "lambda_"}
 _EVALUATION_DRAWS = 8
 
 
@@ -193,22 +183,7 @@ class NeuralRatioEstimator(
         )
 
     def _loss_options(self) -> tuple[int, dict]:
-        options = {**_LOSS_DEFAULTS[self.loss], **(self.loss_kwargs or {})}
-        unknown = set(options) - set(_LOSS_DEFAULTS[self.loss])
-        if unknown:
-            raise ValueError(
-                f"loss_kwargs for loss={self.loss!r} accepts "
-                f"{sorted(_LOSS_DEFAULTS[self.loss])}; got {sorted(unknown)}."
-            )
-        k = options.pop("K")
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"loss_kwargs['K'] must be an integer >= 1; got {k!r}.")
-        for name, value in options.items():
-            if isinstance(value, bool) or not isinstance(value, Real) or value <= 0:
-                raise ValueError(
-                    f"loss_kwargs[{name!r}] must be a positive number; got {value!r}."
-                )
-        return int(k), {_LOSS_ARGUMENTS.get(n, n): v for n, v in options.items()}
+        return ratio_loss_options(self.loss, self.loss_kwargs)
 
     def _check_family_params(self) -> None:
         super()._check_family_params()
@@ -350,7 +325,7 @@ class NeuralRatioEstimator(
         thin : int or None, default=None
             Keep every ``thin``-th MCMC step. None keeps every step unless the
             largest split-R-hat is 1.01 or more; the draws are then made again,
-            from where the chains ended, with enough thinning (at most 16).
+            from where the chains ended, with enough thinning (at most 32).
         return_info : bool, default=False
             Also return the sampler's result (MCMC: acceptance rate, R-hat, ESS per
             data set; importance: effective sample size).

@@ -14,6 +14,7 @@ ORDER = [
     "missing_point",
     "missing_quantile",
     "npe",
+    "npe_gate",
     "nre",
     "sequential",
     "bootstrap",

@@ -45,14 +45,17 @@ class _RoundSource(ArraySource):
 
 
 @contextlib.contextmanager
-def _warm_started(estimator, warm: bool):
-    """Continue training the current network (rounds after the first)."""
+def _round_fit(estimator, warm: bool):
+    """One round's training: marked as sequential (``_focused`` of the estimator),
+    continuing the current network after the first round."""
     previous = estimator.warm_start
     estimator.warm_start = previous or warm
+    estimator._in_rounds = True
     try:
         yield
     finally:
         estimator.warm_start = previous
+        del estimator._in_rounds
 
 
 def _check_count(value, name: str) -> int:
@@ -167,7 +170,7 @@ def fit_rounds(
         X_all = X if X_all is None else concatenate([X_all, X])
         y_all = y if y_all is None else np.concatenate([y_all, y])
         density = proposal if (r or log_prior is not None) else None
-        with _warm_started(estimator, warm=r > 0):
+        with _round_fit(estimator, warm=r > 0):
             estimator._fit_source(_RoundSource(X_all, y_all, density))
         acceptance.append(1.0 if r == 0 else proposal.acceptance)
     estimator.focus_ = x_obs

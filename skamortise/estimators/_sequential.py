@@ -23,8 +23,7 @@ _DOC = """Train for one observed data set, in rounds of truncated simulations.
         Every round trains on all simulations so far, warm-starting the network.
         {what}
         The fitted estimator is focused on ``X_observed`` (``focus_``): it warns
-        (:class:`~skamortise.sequential.FocusWarning`) when used on other data.
-        {flow}
+        (:class:`~skamortise.sequential.FocusWarning`) when used on other data.{flow}
 
         Parameters
         ----------
@@ -75,7 +74,8 @@ RATIO_TEXT = (
     "        the last round's region (``proposal_``), where the simulations were."
 )
 FLOW_TEXT = (
-    'With ``distribution="auto"`` the flow is the masked autoregressive flow,\n'
+    '\n        With ``distribution="auto"`` the flow is the masked autoregressive'
+    " flow,\n"
     "        whose regions shrink as the posterior narrows: the spline flow keeps a\n"
     "        floor of mass over the whole prior range, above the region's quantile."
 )
@@ -120,6 +120,7 @@ def _make_fit_sequential(ratio: bool):
 
     fit_sequential.__doc__ = _DOC.format(
         what=RATIO_TEXT if ratio else POSTERIOR_TEXT,
+        flow="" if ratio else FLOW_TEXT,
         density=DENSITY_RATIO if ratio else DENSITY_POSTERIOR,
     )
     return fit_sequential

@@ -12,6 +12,7 @@ import skamortise
 from skamortise import NeuralPosteriorEstimator, NeuralRatioEstimator
 from skamortise.diagnostics import sbc, truncated_sbc
 from skamortise.sequential import FocusWarning, TruncatedPrior, TruncationWarning
+from skamortise.sequential._rounds import MIN_PATIENCE
 
 # Model: theta ~ N(0, PRIOR_SD^2 I_2), x = theta + NOISE_SD * noise; the posterior is
 # N(x * w, w * NOISE_SD^2 I) with w = PRIOR_SD^2 / (PRIOR_SD^2 + NOISE_SD^2).
@@ -236,6 +237,17 @@ def test_auto_flow_is_kept_on_load_and_dropped_by_an_ordinary_fit(tmp_path):
     )
     X, y = skamortise.simulate(PRIOR, simulator, 40, random_state=0)
     assert est.fit(X, y).distribution_ == "spline"  # amortised again: the usual flow
+
+
+def test_rounds_train_with_at_least_the_sequential_patience():
+    est = small_npe(max_epochs=500, n_iter_no_change=2, learning_rate=3e-3)
+    est.fit_sequential(
+        PRIOR, simulator, X_OBS, n_simulations=80, n_rounds=2, random_state=1
+    )
+    # The last round stopped when MIN_PATIENCE epochs had passed its best, not 2.
+    assert est.n_epochs_ - est.best_epoch_ == MIN_PATIENCE + 1
+    assert est.n_iter_no_change == 2
+    assert not est.warm_start
 
 
 @pytest.mark.slow  # starts worker processes

@@ -20,7 +20,11 @@ _DOC = """Train for one observed data set, in rounds of truncated simulations.
         truncated to the current posterior's highest-probability region for
         ``X_observed`` (the region above the 1e-4 quantile of the posterior log
         density at posterior draws), so that simulations go where the data point.
-        Every round trains on all simulations so far, warm-starting the network.
+        Every round trains on all simulations so far, warm-starting the network,
+        with an early-stopping patience of at least 20 epochs (``n_iter_no_change``
+        when larger): a warm-started round's validation loss is often best in its
+        first epochs, and a shorter patience stops before the new simulations are
+        fitted.
         {what}
         The fitted estimator is focused on ``X_observed`` (``focus_``): it warns
         (:class:`~skamortise.sequential.FocusWarning`) when used on other data.{flow}

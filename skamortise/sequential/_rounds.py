@@ -27,6 +27,14 @@ from ._region import TruncatedPrior, prior_density
 __all__ = ["FocusWarning", "check_focus", "fit_rounds"]
 
 
+# Early-stopping patience of every round, at least. A round's validation rows are
+# drawn afresh from all simulations so far and its learning rate starts again, so
+# a warm-started network's best validation loss often comes in the first epochs
+# (SIR and two moons: best epochs 2 to 13 of later rounds); with the default
+# patience of 10, training stopped before the network fitted the new simulations.
+MIN_PATIENCE = 20
+
+
 class FocusWarning(UserWarning):
     """A sequentially fitted estimator is used on data other than its focus."""
 
@@ -47,14 +55,16 @@ class _RoundSource(ArraySource):
 @contextlib.contextmanager
 def _round_fit(estimator, warm: bool):
     """One round's training: marked as sequential (``_focused`` of the estimator),
-    continuing the current network after the first round."""
-    previous = estimator.warm_start
-    estimator.warm_start = previous or warm
+    continuing the current network after the first round, with at least
+    ``MIN_PATIENCE`` epochs of patience."""
+    previous = estimator.warm_start, estimator.n_iter_no_change
+    estimator.warm_start = previous[0] or warm
+    estimator.n_iter_no_change = max(previous[1], MIN_PATIENCE)
     estimator._in_rounds = True
     try:
         yield
     finally:
-        estimator.warm_start = previous
+        estimator.warm_start, estimator.n_iter_no_change = previous
         del estimator._in_rounds
 
 

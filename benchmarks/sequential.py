@@ -47,6 +47,8 @@ from skamortise.diagnostics import c2st
 JSONL = RESULTS / os.environ.get("SEQUENTIAL_JSONL", "sequential.jsonl")
 # Runs of skamortise's TSNPE under earlier defaults (each record names its variant).
 EARLIER = RESULTS / "sequential_earlier.jsonl"
+# What the runs show, written by hand; appended to the report.
+NOTES = RESULTS / "sequential_notes.md"
 N_DRAWS = 10_000
 C2ST_SEED = 3
 SAMPLE_SEED = 11
@@ -357,6 +359,8 @@ def report():
             "amortised methods' 0.98, aiming at 0.72)."
         )
     lines += _earlier()
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
     out = Path(RESULTS) / "sequential.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -7,16 +7,27 @@ from sklearn.base import _fit_context
 from .._runtime import with_thread_limit
 from ..sequential._rounds import check_focus, fit_rounds
 
+# The flow ``distribution="auto"`` resolves to in a sequential fit. The spline
+# flow's bins have bounded widths and heights, so it keeps about 1e-3 of its mass
+# spread over the whole prior range: that is above the region's 1e-4 quantile, and
+# its regions stay close to the whole prior where the masked autoregressive flow's
+# shrink (benchmarks/results/sequential.md).
+SEQUENTIAL_FLOW = "maf"
+
 _DOC = """Train for one observed data set, in rounds of truncated simulations.
 
         Round one simulates from the prior; each later round from the prior
         truncated to the current posterior's highest-probability region for
         ``X_observed`` (the region above the 1e-4 quantile of the posterior log
         density at posterior draws), so that simulations go where the data point.
-        Every round trains on all simulations so far, warm-starting the network.
+        Every round trains on all simulations so far, warm-starting the network,
+        with an early-stopping patience of at least 20 epochs (``n_iter_no_change``
+        when larger): a warm-started round's validation loss is often best in its
+        first epochs, and a shorter patience stops before the new simulations are
+        fitted.
         {what}
         The fitted estimator is focused on ``X_observed`` (``focus_``): it warns
-        (:class:`~skamortise.sequential.FocusWarning`) when used on other data.
+        (:class:`~skamortise.sequential.FocusWarning`) when used on other data.{flow}
 
         Parameters
         ----------
@@ -66,6 +77,12 @@ RATIO_TEXT = (
     "The ratio is proposal-free; ``sample`` then uses the prior restricted to\n"
     "        the last round's region (``proposal_``), where the simulations were."
 )
+FLOW_TEXT = (
+    '\n        With ``distribution="auto"`` the flow is the masked autoregressive'
+    " flow,\n"
+    "        whose regions shrink as the posterior narrows: the spline flow keeps a\n"
+    "        floor of mass over the whole prior range, above the region's quantile."
+)
 DENSITY_POSTERIOR = (
     "A density (``log_prob`` or\n            ``logpdf``) is needed only when a "
     "region holds too little prior mass\n            for rejection sampling."
@@ -107,6 +124,7 @@ def _make_fit_sequential(ratio: bool):
 
     fit_sequential.__doc__ = _DOC.format(
         what=RATIO_TEXT if ratio else POSTERIOR_TEXT,
+        flow="" if ratio else FLOW_TEXT,
         density=DENSITY_RATIO if ratio else DENSITY_POSTERIOR,
     )
     return fit_sequential
@@ -114,6 +132,10 @@ def _make_fit_sequential(ratio: bool):
 
 class _FocusMixin:
     """The focus of a sequential fit: dropped by any other fit, checked at use."""
+
+    def _focused(self) -> bool:
+        """Whether the network is (being) trained for one observed data set."""
+        return getattr(self, "_in_rounds", False) or hasattr(self, "focus_")
 
     def _fit_source(self, source):
         # Any other fit trains an amortised estimator again.

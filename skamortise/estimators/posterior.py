@@ -19,7 +19,7 @@ from ..distributions.gaussian import N_QUADRATURE_NODES
 from ..distributions.mapped import ParameterDistribution
 from ..distributions.noise import draw_from_noise
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from ._sequential import PosteriorSequentialMixin
+from ._sequential import SEQUENTIAL_FLOW, PosteriorSequentialMixin
 from ._simulator import SimulatorFitMixin
 
 # Draws per chunk (data sets x samples) when sampling: bounds memory; chunks this
@@ -67,6 +67,8 @@ class NeuralPosteriorEstimator(
         autoregressive flow above: both sample one parameter per pass, and in 10
         dimensions the spline flow samples several times slower for no gain in
         accuracy on the benchmarks (``distribution_`` records the choice).
+        :meth:`fit_sequential` resolves ``"auto"`` to the masked autoregressive
+        flow whatever the number of parameters (see its notes).
     n_components : int, default=5
         Components of the ``"mixture"``.
     distribution_kwargs : dict, default=None
@@ -161,7 +163,9 @@ class NeuralPosteriorEstimator(
     # -- family hooks ---------------------------------------------------------------
     def _set_family_attributes(self, n_parameters):
         self.distribution_ = self.distribution
-        if self.distribution == "auto":
+        if self.distribution == "auto" and self._focused():
+            self.distribution_ = SEQUENTIAL_FLOW
+        elif self.distribution == "auto":
             self.distribution_ = "spline" if n_parameters <= _AUTO_SPLINE_MAX else "maf"
 
     def _build_head(self, n_summaries, n_parameters):

@@ -27,6 +27,14 @@ from ._region import TruncatedPrior, prior_density
 __all__ = ["FocusWarning", "check_focus", "fit_rounds"]
 
 
+# Early-stopping patience of every round, at least. A round's validation rows are
+# drawn afresh from all simulations so far and its learning rate starts again, so
+# a warm-started network's best validation loss often comes in the first epochs
+# (SIR and two moons: best epochs 2 to 13 of later rounds); with the default
+# patience of 10, training stopped before the network fitted the new simulations.
+MIN_PATIENCE = 20
+
+
 class FocusWarning(UserWarning):
     """A sequentially fitted estimator is used on data other than its focus."""
 
@@ -45,14 +53,19 @@ class _RoundSource(ArraySource):
 
 
 @contextlib.contextmanager
-def _warm_started(estimator, warm: bool):
-    """Continue training the current network (rounds after the first)."""
-    previous = estimator.warm_start
-    estimator.warm_start = previous or warm
+def _round_fit(estimator, warm: bool):
+    """One round's training: marked as sequential (``_focused`` of the estimator),
+    continuing the current network after the first round, with at least
+    ``MIN_PATIENCE`` epochs of patience."""
+    previous = estimator.warm_start, estimator.n_iter_no_change
+    estimator.warm_start = previous[0] or warm
+    estimator.n_iter_no_change = max(previous[1], MIN_PATIENCE)
+    estimator._in_rounds = True
     try:
         yield
     finally:
-        estimator.warm_start = previous
+        estimator.warm_start, estimator.n_iter_no_change = previous
+        del estimator._in_rounds
 
 
 def _check_count(value, name: str) -> int:
@@ -167,7 +180,7 @@ def fit_rounds(
         X_all = X if X_all is None else concatenate([X_all, X])
         y_all = y if y_all is None else np.concatenate([y_all, y])
         density = proposal if (r or log_prior is not None) else None
-        with _warm_started(estimator, warm=r > 0):
+        with _round_fit(estimator, warm=r > 0):
             estimator._fit_source(_RoundSource(X_all, y_all, density))
         acceptance.append(1.0 if r == 0 else proposal.acceptance)
     estimator.focus_ = x_obs

@@ -31,7 +31,7 @@ from ._layout import LayoutMixin
 from ._output import OutputMixin
 from ._rebuild import rebuild_network
 from ._runtime import with_thread_limit
-from ._scaling import covariate_moments
+from ._scaling import covariate_moments, log_count_moments
 from ._training import (
     Batch,
     evaluate,
@@ -172,10 +172,14 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
         chooses otherwise for ``data``'s layout."""
         return self.summary_network
 
-    def _new_network(self, data, n_parameters: int, seed: int, x_moments=None):
+    def _new_network(
+        self, data, n_parameters: int, seed: int, x_moments=None, counts=None
+    ):
         """A fresh network for data of ``data``'s layout (``event_shape``,
         ``replicated``, ``max_count``, ``covariates``), standardising the data by
-        ``x_moments`` (location, scale; None: 0 and 1, for saved ones to replace)."""
+        ``x_moments`` (location, scale) and a series network's log length by the
+        moments of the training ``counts`` (replicate counts); None: 0 and 1, for
+        saved ones to replace."""
         hidden = _check_hidden(self.hidden_layer_sizes)
         covariates = None
         if data.covariates is not None:  # their moments: buffers of the network
@@ -194,6 +198,7 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
                 hidden_layer_sizes=hidden,
                 activation=self.activation,
                 max_count=data.max_count,
+                count_moments=log_count_moments(counts),
                 missing=self.missing == "mask",
             )
             n_covariates = 0 if covariates is None else covariates.n_covariates

@@ -192,7 +192,11 @@ class FittingMixin:
             _check_scales(self.y_loc_, self.y_scale_, "y")
             self._set_family_attributes(n_parameters)
             network = self._new_network(
-                table, n_parameters, init_seed, (x_loc, x_scale)
+                table,
+                n_parameters,
+                init_seed,
+                (x_loc, x_scale),
+                table.replicate_counts(),
             )
         else:
             network = self.network_

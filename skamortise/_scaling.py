@@ -116,6 +116,15 @@ def covariate_moments(covariates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return covariates.mean(axis=0), _safe_scale(covariates.std(axis=0))
 
 
+def log_count_moments(counts: np.ndarray | None) -> tuple[float, float] | None:
+    """Mean and standard deviation of the log replicate counts (series lengths), or
+    None for unreplicated data or none at all."""
+    if counts is None or len(counts) == 0:
+        return None
+    log_counts = np.log(counts)
+    return float(log_counts.mean()), float(_safe_scale(log_counts.std()))
+
+
 def parameter_moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-parameter mean and standard deviation of a ``(n, p)`` array."""
     return y.mean(axis=0), _safe_scale(y.std(axis=0))

@@ -151,13 +151,33 @@ def encoder_input(net, x, mask=None):
     return seen["x"]
 
 
-def mlp_input(net, x):
+def mlp_input(net, x, mask=None):
     """The features ``net`` passes to its MLP: encoded series, moments, length."""
     seen = []
     hook = net.mlp.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
-    net(x)
+    net(x, mask)
     hook.remove()
     return seen[0]
+
+
+@pytest.mark.parametrize("name", sorted(SERIES_NETWORKS))
+def test_length_features_are_the_standardised_log_length_and_the_fraction(name):
+    # The last two features: log T standardised by the training lengths' moments,
+    # and T over the longest training series (max_count=40).
+    x, mask = padded(series(3, [9, 4, 16], seed=2))
+    features = mlp_input(network(name, length_moments=(2.0, 0.5)), x, mask)
+    lengths = torch.tensor([9.0, 4.0, 16.0], dtype=torch.float64)
+    expected = torch.stack([(lengths.log() - 2.0) / 0.5, lengths / 40], dim=1)
+    torch.testing.assert_close(features[:, -2:], expected, rtol=1e-12, atol=1e-12)
+    # Without moments, log T as it is.
+    features = mlp_input(network(name), x, mask)
+    torch.testing.assert_close(features[:, -2], lengths.log(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("moments", [(0.0, 0.0), (np.nan, 1.0), (1.0, -1.0)])
+def test_invalid_length_moments_are_refused(moments):
+    with pytest.raises(ValueError, match="length_moments"):
+        network("tcn", length_moments=moments)
 
 
 @pytest.mark.parametrize("name", sorted(SERIES_NETWORKS))
@@ -286,6 +306,30 @@ def test_fit_simulator_with_lengths_drawn_per_series():
     )
     assert float(est.network_.summary.length_scale) <= 39
     assert est.predict([np.zeros(3), np.ones(60)]).shape == (2, 1)
+
+
+@pytest.mark.parametrize("name", ["rnn", "tcn"])
+def test_fit_standardises_the_log_length_by_the_training_lengths(name, ar1_data):
+    _, X, theta = ar1_data
+    # Every series trains (no validation split), so the moments are of all of X.
+    est = NeuralBayesEstimator(
+        summary_network=name,
+        summary_network_kwargs=TINY[name],
+        validation_fraction=0.0,
+        **SMALL,
+    ).fit(X, theta)
+    log_lengths = np.log([len(x) for x in X])
+    assert log_lengths.std() > 0.1  # lengths 10 to 30
+    summary = est.network_.summary
+    # float32 buffers while training, float64 after.
+    assert float(summary.log_length_loc) == pytest.approx(log_lengths.mean(), rel=1e-6)
+    assert float(summary.log_length_scale) == pytest.approx(log_lengths.std(), rel=1e-6)
+    # Series of one length: centred only, the scale stays 1.
+    equal = NeuralBayesEstimator(
+        summary_network=name, summary_network_kwargs=TINY[name], **SMALL
+    ).fit(np.stack([x[:10] for x in X]), theta)
+    assert float(equal.network_.summary.log_length_loc) == pytest.approx(np.log(10))
+    assert float(equal.network_.summary.log_length_scale) == 1.0
 
 
 def test_nonparametric_bootstrap_of_series_needs_blocks(ar1_data):

@@ -107,6 +107,7 @@ def _series_network(
     hidden_layer_sizes: Sequence[int],
     activation: str,
     max_length: int,
+    length_moments: tuple[float, float] | None,
 ) -> nn.Module:
     cls = SERIES_NETWORKS[name]
     kwargs = dict(kwargs or {})
@@ -122,6 +123,7 @@ def _series_network(
         "hidden_layer_sizes": hidden_layer_sizes,
         "activation": activation,
         "max_length": max_length,
+        "length_moments": length_moments,
         **kwargs,
     }
     return cls(n_channels, **settings)
@@ -136,6 +138,7 @@ def build_summary_network(
     hidden_layer_sizes: Sequence[int],
     activation: str,
     max_count: int = 1,
+    count_moments: tuple[float, float] | None = None,
     missing: bool = False,
 ) -> tuple[nn.Module, int]:
     """The summary network and its output width.
@@ -146,10 +149,11 @@ def build_summary_network(
     ``max_count`` is the largest replicate count in the training data. A name in
     :data:`SERIES_NETWORKS` builds that series network for ``event_shape =
     (n_channels,)`` with ``hidden_layer_sizes``, ``activation``, ``max_length =
-    max_count`` (the longest training series) and ``**kwargs`` (which may override
-    them). Any other ``spec`` is a class or factory called with ``**kwargs``; its
-    output width is read from a forward pass on a dummy batch, so user networks need
-    no special attribute.
+    max_count`` (the longest training series), ``length_moments = count_moments``
+    (mean and sd of the training series' log lengths) and ``**kwargs`` (which may
+    override them). Any other ``spec`` is a class or factory called with
+    ``**kwargs``; its output width is read from a forward pass on a dummy batch, so
+    user networks need no special attribute.
 
     With ``missing=True`` the data may hold NaN: the network built is wrapped in
     :class:`~skamortise.nn.observed.ObservedInput` and sees the values (NaN as 0) and
@@ -174,6 +178,7 @@ def build_summary_network(
             hidden_layer_sizes,
             activation,
             max_count,
+            count_moments,
         )
     elif callable(spec):
         module = spec(**(kwargs or {}))

@@ -73,6 +73,7 @@ class RNN(SeriesNetwork):
         activation: str = "relu",
         standardise: bool = True,
         max_length: int | None = None,
+        length_moments: tuple[float, float] | None = None,
     ):
         if cell not in _CELLS:
             raise ValueError(f"cell must be one of {sorted(_CELLS)}; got {cell!r}.")
@@ -88,6 +89,7 @@ class RNN(SeriesNetwork):
             activation,
             standardise,
             max_length,
+            length_moments,
         )
         self.rnn = _CELLS[cell](
             self.input_channels, hidden_size, num_layers, batch_first=True

@@ -88,6 +88,7 @@ class TCN(SeriesNetwork):
         activation: str = "relu",
         standardise: bool = True,
         max_length: int | None = None,
+        length_moments: tuple[float, float] | None = None,
     ):
         channels = tuple(channels)
         if not channels or min(channels) < 1:
@@ -101,6 +102,7 @@ class TCN(SeriesNetwork):
             activation,
             standardise,
             max_length,
+            length_moments,
         )
         widths = (self.input_channels, *channels)
         self.blocks = nn.Sequential(

@@ -82,6 +82,7 @@ class SeriesTransformer(SeriesNetwork):
         activation: str = "relu",
         standardise: bool = True,
         max_length: int | None = None,
+        length_moments: tuple[float, float] | None = None,
     ):
         if d_model < 2 or d_model % 2 or nhead < 1 or d_model % nhead:
             raise ValueError(
@@ -94,7 +95,13 @@ class SeriesTransformer(SeriesNetwork):
                 f"{num_layers!r} and {dim_feedforward!r}."
             )
         super().__init__(
-            n_channels, d_model, hidden_layer_sizes, activation, standardise, max_length
+            n_channels,
+            d_model,
+            hidden_layer_sizes,
+            activation,
+            standardise,
+            max_length,
+            length_moments,
         )
         self.embed = nn.Linear(self.input_channels, d_model)
         layer = nn.TransformerEncoderLayer(

@@ -159,11 +159,12 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
         Validation only: it sets nothing (see ``_set_family_attributes``).
         """
 
-    def _set_family_attributes(self, n_parameters: int) -> None:
+    def _set_family_attributes(self, n_parameters: int, focused: bool = False) -> None:
         """Set the fitted attributes a family derives from its parameters.
 
         Called once the number of parameters is known, before the head is built,
-        both when fitting and when a saved estimator is restored.
+        both when fitting and when a saved estimator is restored; ``focused``: the
+        network is trained for one observed data set (a sequential fit).
         """
 
     # ------------------------------------------------------------------ network
@@ -292,7 +293,7 @@ class BaseNeuralEstimator(LayoutMixin, FittingMixin, OutputMixin, BaseEstimator)
                 f"; got {getattr(self, 'replicated_', None)!r}, {p!r}, {shape!r} and "
                 f"{k!r}."
             )
-        self._set_family_attributes(p)
+        self._set_family_attributes(p, focused=hasattr(self, "focus_"))
         transform = self._bounds_transform(p)
         self.parameter_transform_ = (
             None if transform is None or transform.is_identity else transform

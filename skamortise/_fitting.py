@@ -115,12 +115,14 @@ class FittingMixin:
             high = y.max(axis=0) if high is None else np.maximum(high, y.max(axis=0))
         return low, high, [f"theta_{j}" for j in range(len(low))]
 
-    def _training_config(self, n_train: int, refresh_every=None) -> TrainingConfig:
+    def _training_config(
+        self, n_train: int, refresh_every=None, min_patience: int = 1
+    ) -> TrainingConfig:
         return TrainingConfig(
             learning_rate=self.learning_rate,
             batch_size=min(self.batch_size, n_train),
             max_epochs=self.max_epochs,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=max(self.n_iter_no_change, min_patience),
             weight_decay=self.weight_decay,
             verbose=self.verbose,
             refresh_every=refresh_every,
@@ -161,7 +163,9 @@ class FittingMixin:
         ``validation_fraction`` of the training rows; otherwise the training loss is
         monitored.
         """
-        warm = self.warm_start and hasattr(self, "network_")
+        warm = (self.warm_start or training.continue_training) and hasattr(
+            self, "network_"
+        )
         if warm:
             self._check_warm(training)
         init_seed, train_seed = draw_seed(rng, size=2)
@@ -190,7 +194,7 @@ class FittingMixin:
             x_loc, x_scale, self.y_loc_, self.y_scale_ = moments
             _check_scales(x_loc, x_scale, "X")
             _check_scales(self.y_loc_, self.y_scale_, "y")
-            self._set_family_attributes(n_parameters)
+            self._set_family_attributes(n_parameters, focused=training.focused)
             network = self._new_network(
                 table,
                 n_parameters,
@@ -212,7 +216,9 @@ class FittingMixin:
         train_rows = rows(table)
         valid_rows = None if valid is None else rows(valid)
         refresh = training.refresh
-        config = self._training_config(len(train_rows), training.refresh_every)
+        config = self._training_config(
+            len(train_rows), training.refresh_every, training.min_patience
+        )
         try:
             result = train(
                 network,

@@ -49,6 +49,13 @@ class TrainingSet:
     proposal : object or None
         The distribution the training parameters were drawn from, when the source
         knows it and it has a density.
+    focused : bool
+        The pairs are a sequential round's, for one observed data set.
+    continue_training : bool
+        Train the current network further, whatever the estimator's ``warm_start``.
+    min_patience : int
+        Epochs without improvement before stopping, at least (the estimator's
+        ``n_iter_no_change`` when larger).
     """
 
     train: object
@@ -60,6 +67,9 @@ class TrainingSet:
     refresh: Callable | None = None
     refresh_every: int | None = None
     proposal: object = None
+    focused: bool = False
+    continue_training: bool = False
+    min_patience: int = 1
 
 
 class TrainingSource:

@@ -228,7 +228,6 @@ def test_auto_flow_is_kept_on_load_and_dropped_by_an_ordinary_fit(tmp_path):
         PRIOR, simulator, X_OBS, n_simulations=40, n_rounds=2, random_state=1
     )
     assert est.distribution_ == "maf"
-    assert not hasattr(est, "_in_rounds")
     loaded = _saved_and_loaded(est, tmp_path / "auto.skm")
     assert loaded.distribution_ == "maf"
     np.testing.assert_array_equal(

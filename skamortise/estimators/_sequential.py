@@ -133,10 +133,6 @@ def _make_fit_sequential(ratio: bool):
 class _FocusMixin:
     """The focus of a sequential fit: dropped by any other fit, checked at use."""
 
-    def _focused(self) -> bool:
-        """Whether the network is (being) trained for one observed data set."""
-        return getattr(self, "_in_rounds", False) or hasattr(self, "focus_")
-
     def _fit_source(self, source):
         # Any other fit trains an amortised estimator again.
         self.__dict__.pop("focus_", None)

@@ -161,9 +161,9 @@ class NeuralPosteriorEstimator(
         self._store_init_arguments(locals())
 
     # -- family hooks ---------------------------------------------------------------
-    def _set_family_attributes(self, n_parameters):
+    def _set_family_attributes(self, n_parameters, focused=False):
         self.distribution_ = self.distribution
-        if self.distribution == "auto" and self._focused():
+        if self.distribution == "auto" and focused:
             self.distribution_ = SEQUENTIAL_FLOW
         elif self.distribution == "auto":
             self.distribution_ = "spline" if n_parameters <= _AUTO_SPLINE_MAX else "maf"

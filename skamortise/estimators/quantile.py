@@ -107,7 +107,7 @@ class NeuralQuantileEstimator(SimulatorFitMixin, RegressorMixin, BaseNeuralEstim
         if self.quantiles is not None:
             check_levels(self.quantiles, "quantiles")
 
-    def _set_family_attributes(self, n_parameters):
+    def _set_family_attributes(self, n_parameters, focused=False):
         self.quantiles_ = (
             None if self.quantiles is None else check_levels(self.quantiles)
         )

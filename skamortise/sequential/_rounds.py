@@ -10,7 +10,6 @@ region the truncated prior is the prior up to a constant (Deistler et al., 2022)
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from numbers import Integral
 
@@ -40,32 +39,24 @@ class FocusWarning(UserWarning):
 
 
 class _RoundSource(ArraySource):
-    """The simulations of the rounds so far, with the proposal of the last round."""
+    """The simulations of the rounds so far, with the proposal of the last round.
 
-    def __init__(self, X, y, proposal):
+    A round's training is focused on one data set, continues the current network
+    after the first round and waits at least ``MIN_PATIENCE`` epochs for an
+    improvement; the estimator's own settings are left as they are.
+    """
+
+    def __init__(self, X, y, proposal, first: bool):
         super().__init__(X, y)
-        self.proposal = proposal
+        self.proposal, self.first = proposal, first
 
     def open(self, estimator, rng):
         training = super().open(estimator, rng)
         training.proposal = self.proposal
+        training.focused = True
+        training.continue_training = not self.first
+        training.min_patience = MIN_PATIENCE
         return training
-
-
-@contextlib.contextmanager
-def _round_fit(estimator, warm: bool):
-    """One round's training: marked as sequential (``_focused`` of the estimator),
-    continuing the current network after the first round, with at least
-    ``MIN_PATIENCE`` epochs of patience."""
-    previous = estimator.warm_start, estimator.n_iter_no_change
-    estimator.warm_start = previous[0] or warm
-    estimator.n_iter_no_change = max(previous[1], MIN_PATIENCE)
-    estimator._in_rounds = True
-    try:
-        yield
-    finally:
-        estimator.warm_start, estimator.n_iter_no_change = previous
-        del estimator._in_rounds
 
 
 def _check_count(value, name: str) -> int:
@@ -180,8 +171,7 @@ def fit_rounds(
         X_all = X if X_all is None else concatenate([X_all, X])
         y_all = y if y_all is None else np.concatenate([y_all, y])
         density = proposal if (r or log_prior is not None) else None
-        with _round_fit(estimator, warm=r > 0):
-            estimator._fit_source(_RoundSource(X_all, y_all, density))
+        estimator._fit_source(_RoundSource(X_all, y_all, density, first=r == 0))
         acceptance.append(1.0 if r == 0 else proposal.acceptance)
     estimator.focus_ = x_obs
     estimator.round_sizes_ = np.asarray(sizes)

@@ -47,6 +47,8 @@ from skamortise.diagnostics import c2st
 JSONL = RESULTS / os.environ.get("SEQUENTIAL_JSONL", "sequential.jsonl")
 # Runs of skamortise's TSNPE under earlier defaults (each record names its variant).
 EARLIER = RESULTS / "sequential_earlier.jsonl"
+# Runs of a variant of the rounds (sequential_restart.py).
+RESTART = RESULTS / "sequential_restart.jsonl"
 # What the runs show, written by hand; appended to the report.
 NOTES = RESULTS / "sequential_notes.md"
 N_DRAWS = 10_000
@@ -291,6 +293,33 @@ def _earlier() -> list[str]:
     return lines
 
 
+def _restart() -> list[str]:
+    """The variant of ``sequential_restart.py``, run by run, against the package's
+    rounds and sbi's TSNPE on the same task, budget, observation and seed."""
+    if not RESTART.exists():
+        return []
+    records = [json.loads(line) for line in JSONL.read_text().splitlines()]
+
+    def other(method, r):
+        run = _by_key(records, method, r["sims"]).get((r["task"], r["obs"], r["seed"]))
+        return "-" if run is None else f"{run['c2st']:.3f}"
+
+    lines = [
+        "\n## A variant not adopted: rounds from a new network, standardised by the "
+        "newest round (`sequential_restart.py`)\n",
+        "| task | budget | obs | seed | variant | package's rounds | sbi TSNPE | "
+        "region's prior mass, last round |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in map(json.loads, RESTART.read_text().splitlines()):
+        lines.append(
+            f"| {r['task']} | {r['sims']:,} | {r['obs']} | {r['seed']} | "
+            f"{r['c2st']:.3f} | {other('ska_tsnpe', r)} | {other('sbi_tsnpe', r)} | "
+            f"{r['acceptance'][-1]:.3g} |"
+        )
+    return lines
+
+
 def _paired(v) -> str:
     """The other method's mean, with skamortise's on the same pairs."""
     return "-" if v is None else f"{v[1]:.3f} (ska {v[0]:.3f}, {v[2]} pairs)"
@@ -367,6 +396,7 @@ def report():
             "amortised methods' 0.98, aiming at 0.72)."
         )
     lines += _earlier()
+    lines += _restart()
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     out = Path(RESULTS) / "sequential.md"

@@ -246,7 +246,8 @@ def _by_key(records, method, sims):
 
 
 def _compare(records, task, a, b):
-    """Mean C2ST of runs ``a`` and ``b`` (method, budget) on the runs both have."""
+    """Mean C2ST of runs ``a`` and ``b`` (method, budget) on the runs both have, how
+    many, the ratio of their total times, and in how many ``a`` scored worse."""
     ra, rb = _by_key(records, *a), _by_key(records, *b)
     keys = [k for k in ra if k in rb and k[0] == task]
     if not keys:
@@ -255,7 +256,7 @@ def _compare(records, task, a, b):
     vb = np.array([rb[k]["c2st"] for k in keys])
     ta = sum(ra[k]["seconds"] for k in keys)
     tb = sum(rb[k]["seconds"] for k in keys)
-    return va.mean(), vb.mean(), len(keys), ta / tb
+    return va.mean(), vb.mean(), len(keys), ta / tb, int((va > vb).sum())
 
 
 def _earlier() -> list[str]:
@@ -322,7 +323,11 @@ def _restart() -> list[str]:
 
 def _paired(v) -> str:
     """The other method's mean, with skamortise's on the same pairs."""
-    return "-" if v is None else f"{v[1]:.3f} (ska {v[0]:.3f}, {v[2]} pairs)"
+    return (
+        "-"
+        if v is None
+        else f"{v[1]:.3f} (ska {v[0]:.3f}; ska worse in {v[4]} of {v[2]} pairs)"
+    )
 
 
 def report():
@@ -385,7 +390,7 @@ def report():
             f"| {task} | {cell(vs_sbi or vs_amo, 0)} | {cell(vs_sbi, 1)} | "
             f"{_paired(vs_amo)} | {_paired(vs_c)} | "
             f"{'-' if vs_sbi is None else f'{vs_sbi[3]:.2f}x'} | "
-            f"{'-' if vs_sbi is None else vs_sbi[2]} |"
+            f"{'-' if vs_sbi is None else f'{vs_sbi[2]} (ska worse in {vs_sbi[4]})'} |"
         )
     lv = _by_key(records, "ska_tsnpe", 10_000)
     lv = [r["c2st"] for k, r in lv.items() if k[0] == "lotka_volterra"]

@@ -333,13 +333,19 @@ def _paired(v) -> str:
 def report():
     records = [json.loads(line) for line in JSONL.read_text().splitlines()]
     info = machine_info()
+    # The report is written after the runs: their loads are in their records.
+    info["load_average_at_start"] = None
+    loads = [r["load"][0] for r in records if r.get("load")]
     lines = [
         "# Sequential inference for one observation: skamortise vs sbi\n",
         "`python benchmarks/sequential.py --sims 1000 ...` (see the script's "
         "docstring; the runs that completed are listed below), then "
-        "`python benchmarks/sequential.py --report`. One process at a time, "
-        "`OMP_NUM_THREADS=1`, one torch thread.\n",
+        "`python benchmarks/sequential.py --report`. One thread per process "
+        "(`OMP_NUM_THREADS=1`, one torch thread); two or three processes often ran "
+        "at once.\n",
         machine_markdown(info),
+        f"1-min load average as each run ended: {min(loads):.1f} to "
+        f"{max(loads):.1f}.\n",
         "C2ST: 10,000 draws against the SBI benchmark's 10,000 reference draws "
         "(sbibm 1.1.0 files), the benchmark's classifier (5-fold MLP). Sequential "
         "methods: 5 rounds, the budget split evenly. Seconds per run include the "

@@ -259,16 +259,21 @@ def _compare(records, task, a, b):
     return va.mean(), vb.mean(), len(keys), ta / tb, int((va > vb).sum())
 
 
-def _earlier() -> list[str]:
+def _c2st_by_run(records, method) -> dict:
+    """C2ST of ``method``'s scored runs by (task, budget, observation, seed)."""
+    return {
+        (r["task"], r["sims"], r["obs"], r["seed"]): r["c2st"]
+        for r in records
+        if r["method"] == method and np.isfinite(r["c2st"])
+    }
+
+
+def _earlier(records) -> list[str]:
     """Runs of earlier defaults, against today's on the same (task, budget,
     observation, seed): mean C2ST of each on the pairs both have."""
     if not EARLIER.exists():
         return []
-    now = {
-        (r["task"], r["sims"], r["obs"], r["seed"]): r["c2st"]
-        for r in map(json.loads, JSONL.read_text().splitlines())
-        if r["method"] == "ska_tsnpe"
-    }
+    now = _c2st_by_run(records, "ska_tsnpe")
     groups = {}
     for r in map(json.loads, EARLIER.read_text().splitlines()):
         groups.setdefault((r["variant"], r["task"], r["sims"]), []).append(r)
@@ -294,16 +299,16 @@ def _earlier() -> list[str]:
     return lines
 
 
-def _restart() -> list[str]:
+def _restart(records) -> list[str]:
     """The variant of ``sequential_restart.py``, run by run, against the package's
     rounds and sbi's TSNPE on the same task, budget, observation and seed."""
     if not RESTART.exists():
         return []
-    records = [json.loads(line) for line in JSONL.read_text().splitlines()]
+    others = {m: _c2st_by_run(records, m) for m in ("ska_tsnpe", "sbi_tsnpe")}
 
     def other(method, r):
-        run = _by_key(records, method, r["sims"]).get((r["task"], r["obs"], r["seed"]))
-        return "-" if run is None else f"{run['c2st']:.3f}"
+        value = others[method].get((r["task"], r["sims"], r["obs"], r["seed"]))
+        return "-" if value is None else f"{value:.3f}"
 
     lines = [
         "\n## A variant not adopted: rounds from a new network, standardised by the "
@@ -406,8 +411,8 @@ def report():
             f"{np.mean(lv):.3f} over {len(lv)} run(s) (target: clearly below the "
             "amortised methods' 0.98, aiming at 0.72)."
         )
-    lines += _earlier()
-    lines += _restart()
+    lines += _earlier(records)
+    lines += _restart(records)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     out = Path(RESULTS) / "sequential.md"
